@@ -1,0 +1,30 @@
+"""The instructor's subcommands of ``rnn-course`` (release, grade)."""
+
+from __future__ import annotations
+
+import sys
+
+from .course import CourseError
+
+
+def run(args) -> int:
+    try:
+        if args.command == "release":
+            from .release import release
+
+            release(args.lessons or None)
+            return 0
+        if args.command == "grade":
+            from .grade import GradeSettings, grade_command
+
+            settings = GradeSettings()
+            if args.timeout:
+                settings.cell_timeout = args.timeout
+            if args.notebook_timeout:
+                settings.notebook_timeout = args.notebook_timeout
+            settings.workers = max(1, args.workers)
+            return grade_command(args.submissions, args.out, settings)
+    except CourseError as e:
+        print(f"rnn-course {args.command}: {e}", file=sys.stderr)
+        return 2
+    raise AssertionError(args.command)

@@ -1,0 +1,74 @@
+"""The course on disk: where lessons are, how nbgrader is configured for them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from traitlets.config import Config, PyFileConfigLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+LESSON_ID = re.compile(r"^\d\d-[a-z0-9-]+$")
+
+
+class CourseError(Exception):
+    """A problem with the user's input: printed as one line, exit status 2."""
+
+
+def load_config(**overrides) -> Config:
+    """The course's nbgrader config, with ``Section.name=value`` overrides applied."""
+    loader = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent))
+    config = loader.load_config()
+    for key, value in overrides.items():
+        section, name = key.split(".", 1)
+        setattr(config[section], name, value)
+    return config
+
+
+def lesson_ids(root: Path = ROOT) -> list[str]:
+    """Lesson ids present in ``solutions/``, in course order."""
+    src = root / "solutions"
+    return sorted(
+        p.name for p in src.iterdir() if p.is_dir() and LESSON_ID.match(p.name)
+        and (p / f"{p.name}.ipynb").is_file()
+    ) if src.is_dir() else []
+
+
+def source_notebook(lesson: str, root: Path = ROOT) -> Path:
+    return root / "solutions" / lesson / f"{lesson}.ipynb"
+
+
+def release_notebook(lesson: str, root: Path = ROOT) -> Path:
+    return root / "lessons" / lesson / f"{lesson}.ipynb"
+
+
+def read_notebook_json(path: Path) -> dict:
+    """Read a notebook file as JSON, turning every problem into one clear CourseError."""
+    import nbformat
+
+    path = Path(path)
+    if not path.exists():
+        raise CourseError(f"{path}: no such file.")
+    if not path.is_file():
+        raise CourseError(f"{path}: not a file.")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CourseError(f"{path}: not UTF-8 text (byte {e.start}).") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CourseError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}).") from None
+    if not isinstance(data, dict) or "cells" not in data:
+        raise CourseError(f"{path}: JSON, but not a notebook (no 'cells').")
+    if data.get("nbformat") != 4:
+        raise CourseError(f"{path}: nbformat {data.get('nbformat')!r} is not supported (need 4).")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CourseError(f"{path}: not a valid notebook ({first}).") from None
+    return nb
