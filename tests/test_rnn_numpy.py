@@ -1,0 +1,171 @@
+"""The numpy RNN forward pass: fixed values, shapes, weight sharing, stable softmax, sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from rnnkit import rnn_numpy as rn
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(7)
+
+
+def test_step_forward_hand_computed_values():
+    x = np.array([[1.0, 0.0], [0.0, 2.0]])  # (N=2, D=2)
+    h_prev = np.array([[0.5, -0.5, 0.0], [0.0, 0.0, 1.0]])  # (N=2, H=3)
+    Wxh = np.array([[0.1, 0.2, 0.3], [-0.1, 0.0, 0.1]])
+    Whh = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])  # not symmetric
+    bh = np.array([0.0, 0.1, -0.2])
+    h_next, cache = rn.rnn_step_forward(x, h_prev, Wxh, Whh, bh)
+    # row 0: x@Wxh = [.1 .2 .3]; h@Whh = [.5 0 -.5]; + b -> [.6 .3 -.4]
+    # row 1: x@Wxh = [-.2 0 .2]; h@Whh = [0 1 0];    + b -> [-.2 1.1 0]
+    expected = np.tanh(np.array([[0.6, 0.3, -0.4], [-0.2, 1.1, 0.0]]))
+    np.testing.assert_allclose(h_next, expected, rtol=1e-12)
+    assert len(cache) == 5 and cache[0] is x and cache[1] is h_prev and cache[4] is h_next
+
+
+def test_step_forward_uses_whh_not_its_transpose(rng):
+    x, h = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
+    Wxh, Whh, bh = rng.normal(size=(4, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
+    h_next, _ = rn.rnn_step_forward(x, h, Wxh, Whh, bh)
+    assert not np.allclose(h_next, np.tanh(x @ Wxh + h @ Whh.T + bh))
+    np.testing.assert_allclose(h_next, np.tanh(x @ Wxh + h @ Whh + bh))
+
+
+def test_bias_row_and_flat_give_the_same_result(rng):
+    x, h = rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
+    Wxh, Whh, bh = rng.normal(size=(2, 3)), rng.normal(size=(3, 3)), rng.normal(size=3)
+    a, _ = rn.rnn_step_forward(x, h, Wxh, Whh, bh)
+    b, _ = rn.rnn_step_forward(x, h, Wxh, Whh, bh.reshape(1, 3))
+    np.testing.assert_allclose(a, b)
+    assert a.shape == (6, 3)
+
+
+def test_rnn_forward_equals_the_loop_and_carries_state(rng):
+    N, T, D, Hd = 2, 5, 3, 4
+    X, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, Hd))
+    Wxh, Whh, bh = rng.normal(size=(D, Hd)), rng.normal(size=(Hd, Hd)), rng.normal(size=Hd)
+    H, cache = rn.rnn_forward(X, h0, Wxh, Whh, bh)
+    assert H.shape == (N, T, Hd) and len(cache) == T
+    h = h0
+    for t in range(T):
+        h = np.tanh(X[:, t] @ Wxh + h @ Whh + bh)
+        np.testing.assert_allclose(H[:, t], h, rtol=1e-12)
+        assert cache[t][1] is not None and np.allclose(cache[t][4], h)
+    np.testing.assert_allclose(cache[0][1], h0)
+    # The state is carried: later steps depend on the first input.
+    X2 = X.copy()
+    X2[:, 0] += 1.0
+    H2, _ = rn.rnn_forward(X2, h0, Wxh, Whh, bh)
+    assert not np.allclose(H2[:, -1], H[:, -1])
+
+
+def test_rnn_forward_rows_are_independent(rng):
+    X, h0 = rng.normal(size=(3, 4, 2)), rng.normal(size=(3, 5))
+    Wxh, Whh, bh = rng.normal(size=(2, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
+    H, _ = rn.rnn_forward(X, h0, Wxh, Whh, bh)
+    H1, _ = rn.rnn_forward(X[1:2], h0[1:2], Wxh, Whh, bh)
+    np.testing.assert_allclose(H[1:2], H1)
+
+
+def test_output_forward_on_steps_and_sequences(rng):
+    H = rng.normal(size=(2, 3, 4))
+    Whq, bq = rng.normal(size=(4, 5)), rng.normal(size=(1, 5))
+    O, cache = rn.output_forward(H, Whq, bq)
+    assert O.shape == (2, 3, 5) and cache[0] is H and cache[1] is Whq
+    np.testing.assert_allclose(O[1, 2], H[1, 2] @ Whq + bq[0])
+    O1, _ = rn.output_forward(H[:, 0], Whq, bq.ravel())
+    np.testing.assert_allclose(O1, O[:, 0])
+
+
+def test_model_forward(rng):
+    params = rn.init_params(4, 6, 4, rng)
+    X = np.eye(4)[[[0, 1, 2], [3, 2, 1]]]  # (2, 3, 4) one-hot
+    O, H, (rnn_cache, out_cache) = rn.model_forward(params, X, np.zeros((2, 6)))
+    assert O.shape == (2, 3, 4) and H.shape == (2, 3, 6) and len(rnn_cache) == 3
+    assert out_cache[0] is H
+
+
+def test_softmax_known_values_and_stability():
+    p = rn.softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]]))
+    np.testing.assert_allclose(p, [[0.25, 0.75], [0.5, 0.5]])
+    big = rn.softmax(np.array([1000.0, 1001.0, 1002.0]))
+    np.testing.assert_allclose(big, rn.softmax(np.array([0.0, 1.0, 2.0])))
+    assert np.isfinite(big).all()
+    np.testing.assert_allclose(rn.softmax(np.array([-1000.0, 0.0])), [0.0, 1.0], atol=1e-300)
+
+
+def test_softmax_axis():
+    z = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(rn.softmax(z).sum(axis=1), [1.0, 1.0])
+    np.testing.assert_allclose(rn.softmax(z, axis=0).sum(axis=0), [1.0, 1.0, 1.0])
+    assert not np.allclose(rn.softmax(z), rn.softmax(z, axis=0))
+
+
+def test_param_counts_do_not_depend_on_sequence_length(rng):
+    assert rn.num_params(4, 3, 4) == 4 * 3 + 9 + 3 + 12 + 4 == 40
+    params = rn.init_params(28, 32, 28, rng)
+    assert rn.count_params(params) == rn.num_params(28, 32, 28)
+    shapes = {k: v.shape for k, v in params.items()}
+    assert shapes == {"Wxh": (28, 32), "Whh": (32, 32), "bh": (32,), "Whq": (32, 28),
+                      "bq": (28,)}
+    # The same parameters run on any length.
+    for T in (1, 10, 50):
+        X = np.eye(28)[rng.integers(0, 28, size=(1, T))]
+        O, _, _ = rn.model_forward(params, X, np.zeros((1, 32)))
+        assert O.shape == (1, T, 28)
+
+
+def test_init_params_scale():
+    params = rn.init_params(400, 100, 50, np.random.default_rng(0))
+    assert abs(params["Wxh"].std() - 1 / 20) < 0.005
+    assert abs(params["Whh"].std() - 1 / 10) < 0.01
+    assert not params["bh"].any() and not params["bq"].any()
+    small = rn.init_params(4, 3, 4, np.random.default_rng(0), scale=0.01)
+    assert small["Whh"].std() < 0.05
+
+
+def _deterministic_cycle_params(V: int = 4) -> dict[str, np.ndarray]:
+    """A model whose logits strongly prefer token (i + 1) % V after token i."""
+    Wxh = 5.0 * np.eye(V)
+    Whh = np.zeros((V, V))
+    Whq = 10.0 * np.roll(np.eye(V), 1, axis=1)
+    return {"Wxh": Wxh, "Whh": Whh, "bh": np.zeros(V), "Whq": Whq, "bq": np.zeros(V)}
+
+
+def test_sample_feeds_back_and_greedy():
+    params = _deterministic_cycle_params()
+    rng = np.random.default_rng(0)
+    assert rn.sample(params, [0], 6, rng, temperature=0) == [1, 2, 3, 0, 1, 2]
+    assert rn.sample(params, [3, 1], 3, rng, temperature=0) == [2, 3, 0]
+
+
+def test_sample_is_seeded_and_temperature_flattens():
+    params = _deterministic_cycle_params()
+    a = rn.sample(params, [0], 50, np.random.default_rng(1), temperature=5.0)
+    b = rn.sample(params, [0], 50, np.random.default_rng(1), temperature=5.0)
+    assert a == b and all(0 <= i < 4 for i in a)
+    cold = rn.sample(params, [0], 50, np.random.default_rng(1), temperature=0.5)
+    cold_follow = np.mean([y == (x + 1) % 4 for x, y in zip([0] + cold, cold)])
+    hot_follow = np.mean([y == (x + 1) % 4 for x, y in zip([0] + a, a)])
+    assert cold_follow == 1.0 and hot_follow < 0.9
+
+
+def test_sample_rejects_bad_arguments():
+    params = _deterministic_cycle_params()
+    with pytest.raises(ValueError):
+        rn.sample(params, [], 3, np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        rn.sample(params, [0], 3, np.random.default_rng(0), temperature=-1)
+
+
+def test_hidden_state_figure():
+    fig = rn.hidden_state_figure(np.zeros((4, 3)), tokens=list("hell"))
+    assert isinstance(fig, go.Figure)
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert np.asarray(fig.data[0].z).shape == (3, 4)
+    assert list(fig.layout.xaxis.ticktext) == ["1: h", "2: e", "3: l", "4: l"]
