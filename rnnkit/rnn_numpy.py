@@ -41,6 +41,7 @@ __all__ = [
     "rnn_step_forward",
     "sample",
     "softmax",
+    "temperature_figure",
 ]
 
 PARAM_NAMES: tuple[str, ...] = ("Wxh", "Whh", "bh", "Whq", "bq")
@@ -223,12 +224,16 @@ def hidden_state_figure(
     H: np.ndarray,
     tokens: Sequence[str] | None = None,
     title: str = "Hidden state over time",
+    zmax: float = 1.0,
+    colorbar_title: str = "h (tanh units, −1 to 1)",
 ) -> go.Figure:
     """Heatmap of one sequence's hidden states: units down, time steps across, colour = value.
 
     Args:
         H: (T, H) for one sequence (pass ``H[i]`` of a batch-first (N, T, H) array).
         tokens: optional input token at each step, shown under the time axis.
+        zmax: the colour scale runs from ``-zmax`` to ``zmax`` (1 suits tanh states; use 2 for
+            the difference of two states).
     """
     H = np.asarray(H)
     T, n_units = H.shape
@@ -236,8 +241,8 @@ def hidden_state_figure(
     ticks = [f"{t}: {tok!s}" for t, tok in zip(x, tokens)] if tokens is not None else None
     fig = go.Figure(
         go.Heatmap(
-            z=H.T, x=x, y=list(range(n_units)), zmin=-1, zmax=1, colorscale="RdBu",
-            reversescale=True, colorbar={"title": "h (tanh units, −1 to 1)"},
+            z=H.T, x=x, y=list(range(n_units)), zmin=-zmax, zmax=zmax, colorscale="RdBu",
+            reversescale=True, colorbar={"title": colorbar_title},
             hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra></extra>",
         )
     )
@@ -247,4 +252,29 @@ def hidden_state_figure(
     )
     if ticks is not None:
         fig.update_xaxes(tickmode="array", tickvals=x, ticktext=ticks)
+    return fig
+
+
+def temperature_figure(
+    logits: np.ndarray,
+    temperatures: Sequence[float],
+    labels: Sequence[str] | None = None,
+    title: str = "Sampling distribution softmax(o / τ) at several temperatures",
+) -> go.Figure:
+    """Grouped bars of ``softmax(logits / τ)`` for each temperature τ > 0.
+
+    Args:
+        logits: one step's output scores, (Q,).
+        temperatures: the values of τ to compare.
+        labels: the token of each output (default: its index).
+    """
+    logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+    names = list(labels) if labels is not None else [str(i) for i in range(len(logits))]
+    fig = go.Figure()
+    for tau in temperatures:
+        fig.add_trace(go.Bar(x=names, y=softmax(logits / tau), name=f"τ = {tau:g}"))
+    fig.update_layout(
+        title=title, barmode="group", height=360, margin={"t": 50, "b": 40},
+        xaxis_title="next token", yaxis_title="probability", yaxis_range=[0, 1],
+    )
     return fig

@@ -169,3 +169,11 @@ def test_hidden_state_figure():
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert np.asarray(fig.data[0].z).shape == (3, 4)
     assert list(fig.layout.xaxis.ticktext) == ["1: h", "2: e", "3: l", "4: l"]
+
+
+def test_temperature_figure_bars_sum_to_one():
+    fig = rn.temperature_figure(np.array([2.0, 1.0, 0.0]), [0.5, 1.0, 2.0], labels=list("abc"))
+    assert len(fig.data) == 3 and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    for bar in fig.data:
+        assert abs(sum(bar.y) - 1) < 1e-12
+    assert fig.data[0].y[0] > fig.data[1].y[0] > fig.data[2].y[0]  # colder = sharper
