@@ -72,3 +72,12 @@ def read_notebook_json(path: Path) -> dict:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CourseError(f"{path}: not a valid notebook ({first}).") from None
     return nb
+
+
+def nbgrader_failure(result: dict) -> str:
+    """The most telling line of a failed nbgrader API call (the last exception raised)."""
+    text = "\n".join([result.get("log") or "", result.get("error") or ""])
+    lines = [ln.strip() for ln in text.splitlines()]
+    errors = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b.*:", ln)
+              and "Please see the" not in ln]
+    return errors[-1] if errors else (lines[-1] if lines else "no detail")

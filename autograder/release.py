@@ -8,8 +8,15 @@ from pathlib import Path
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from .course import ROOT, CourseError, lesson_ids, load_config, read_notebook_json, \
-    source_notebook
+from .course import (
+    ROOT,
+    CourseError,
+    lesson_ids,
+    load_config,
+    nbgrader_failure,
+    read_notebook_json,
+    source_notebook,
+)
 
 
 def nbgrader_api(root: Path, db_url: str, **overrides) -> NbGraderAPI:
@@ -40,10 +47,9 @@ def release(lessons: list[str] | None = None, root: Path = ROOT, log=print) -> l
         for lesson in lessons:
             result = api.generate_assignment(lesson, force=True, create=True)
             if not result["success"]:
-                detail = (result.get("error") or result.get("log") or "").strip().splitlines()
                 raise CourseError(
                     f"{source_notebook(lesson, root)}: nbgrader could not release it "
-                    f"({detail[-1] if detail else 'no detail'})."
+                    f"({nbgrader_failure(result)})."
                 )
             log(f"released {lesson} -> lessons/{lesson}/")
     return lessons

@@ -7,7 +7,9 @@ instructor's and need the ``autograder`` package (it is not part of the student 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,8 +37,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _tools_on_path() -> None:
+    """nbgrader runs helper programs (alembic) by name: make this environment's own bin
+    folder come first on PATH, even when rnn-course is called by its full path."""
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bindir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _tools_on_path()
     try:
         if args.command == "validate":
             from .validate import validate_command

@@ -45,13 +45,15 @@ class SyntheticLanguage:
     """A word-level Markov language written out as characters.
 
     ``SyntheticLanguage(seed=0)`` builds ``n_words`` words (the last one is the full stop
-    ".") and, for each word, ``branching`` possible next words with Zipf-like weights, so word
-    frequencies fall off roughly as in natural text.
+    ".") and, for each word, ``branching`` possible next words, drawn with weights falling as
+    ``rank ** -zipf``, so word frequencies fall off roughly as in natural text (a Zipf
+    exponent near 1).
     """
 
     seed: int = 0
     n_words: int = 60
-    branching: int = 5
+    branching: int = 8
+    zipf: float = 0.6
     sentence_end: float = 0.12
     words: list[str] = field(init=False)
     transition: np.ndarray = field(init=False, repr=False)
@@ -60,7 +62,7 @@ class SyntheticLanguage:
         rng = np.random.default_rng(self.seed)
         self.words = _make_words(rng, self.n_words - 1) + ["."]
         V = self.n_words
-        popularity = 1.0 / np.arange(1, V) ** 1.1  # word ranks, Zipf-like
+        popularity = 1.0 / np.arange(1, V) ** self.zipf  # word ranks, Zipf-like
         popularity /= popularity.sum()
         P = np.zeros((V, V))
         for i in range(V):

@@ -1,0 +1,130 @@
+"""Finding submissions: a folder ``<student>/<lesson>/<lesson>.ipynb`` or a zip of one."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .course import CourseError
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+MAX_ZIP_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    lesson: str
+    path: Path
+
+
+@contextmanager
+def staged(path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Yield a folder holding the submissions (a zip is unpacked safely into a temporary
+    folder: entries with absolute or ``..`` paths, links and oversized entries are skipped
+    and reported)."""
+    path = Path(path)
+    if not path.exists():
+        raise CourseError(f"{path}: no such file or folder.")
+    if path.is_dir():
+        yield path, []
+        return
+    if not zipfile.is_zipfile(path):
+        raise CourseError(f"{path}: neither a folder nor a zip file.")
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="rnn-submissions-") as tmp:
+        root = Path(tmp)
+        total = 0
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    name = PurePosixPath(info.filename.replace("\\", "/"))
+                    mode = info.external_attr >> 16
+                    if name.is_absolute() or ".." in name.parts:
+                        problems.append(f"{info.filename}: skipped, the path leaves the folder.")
+                        continue
+                    if stat.S_ISLNK(mode):
+                        problems.append(f"{info.filename}: skipped, links are not accepted.")
+                        continue
+                    if info.is_dir():
+                        continue
+                    if info.file_size > MAX_NOTEBOOK_BYTES:
+                        problems.append(
+                            f"{info.filename}: skipped, {info.file_size} bytes is larger than "
+                            f"the limit of {MAX_NOTEBOOK_BYTES}."
+                        )
+                        continue
+                    total += info.file_size
+                    if total > MAX_ZIP_BYTES:
+                        raise CourseError(f"{path}: unpacks to more than {MAX_ZIP_BYTES} bytes.")
+                    dest = root.joinpath(*name.parts)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(dest, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        except zipfile.BadZipFile as e:
+            raise CourseError(f"{path}: a damaged zip file ({e}).") from None
+        # a zip of the folder itself ("submitted/alice/...") is accepted too
+        entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+        if len(entries) == 1 and entries[0].is_dir() and not _looks_like_student(entries[0]):
+            root = entries[0]
+        yield root, problems
+
+
+def _looks_like_student(folder: Path) -> bool:
+    return any((d / f"{d.name}.ipynb").is_file() for d in folder.iterdir() if d.is_dir())
+
+
+def discover(folder: Path, lessons: list[str]) -> tuple[list[Submission], list[str]]:
+    """Submissions found in ``folder`` and a list of problems (unknown lessons, stray files,
+    wrongly named notebooks); raises CourseError when the folder holds no submission at all."""
+    found: list[Submission] = []
+    problems: list[str] = []
+    for student_dir in sorted(folder.iterdir()):
+        if student_dir.name.startswith("."):
+            continue
+        if not student_dir.is_dir() or student_dir.is_symlink():
+            problems.append(f"{student_dir.name}: not a student folder, ignored.")
+            continue
+        if not STUDENT_ID.match(student_dir.name):
+            problems.append(f"{student_dir.name}: not a valid student id, ignored.")
+            continue
+        for lesson_dir in sorted(student_dir.iterdir()):
+            where = f"{student_dir.name}/{lesson_dir.name}"
+            if lesson_dir.name.startswith("."):
+                continue
+            if not lesson_dir.is_dir() or lesson_dir.is_symlink():
+                problems.append(f"{where}: not a lesson folder, ignored.")
+                continue
+            if lesson_dir.name not in lessons:
+                problems.append(f"{where}: no lesson called {lesson_dir.name!r}, ignored.")
+                continue
+            nb = lesson_dir / f"{lesson_dir.name}.ipynb"
+            others = sorted(p.name for p in lesson_dir.glob("*.ipynb") if p.name != nb.name)
+            if nb.is_symlink():
+                problems.append(f"{where}/{nb.name}: a link, not a file; ignored.")
+                continue
+            if not nb.is_file():
+                problems.append(
+                    f"{where}: no {nb.name}"
+                    + (f" (found {', '.join(others)})" if others else "")
+                    + "; graded as missing."
+                )
+                found.append(Submission(student_dir.name, lesson_dir.name, nb))
+                continue
+            for other in others:
+                problems.append(f"{where}/{other}: not part of the lesson, ignored.")
+            found.append(Submission(student_dir.name, lesson_dir.name, nb))
+    if not found:
+        raise CourseError(
+            f"{folder}: no submissions found; expected <student>/<lesson>/<lesson>.ipynb "
+            f"with a lesson among {', '.join(lessons) or '(none)'}."
+        )
+    return found, problems
