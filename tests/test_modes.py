@@ -1,0 +1,162 @@
+"""rnnkit.modes: the data of each input/output mode follow their rules; the models wire the
+hidden states to the outputs as their mode says, and they learn their task."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit import modes as M
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_data_are_deterministic():
+    a, b = M.sentiment_data(200, seed=3), M.sentiment_data(200, seed=3)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.Y, b.Y)
+    assert not np.array_equal(a.X, M.sentiment_data(200, seed=4).X)
+
+
+def test_sentiment_labels_follow_the_negation_rule():
+    d = M.sentiment_data(300, seed=1)
+    assert set(np.unique(d.Y)) == {0, 1}
+    for x, y, n in zip(d.X, d.Y, d.lengths):
+        words = d.src.decode(x[:n])
+        assert (x[n:] == 0).all() and (x[:n] != 0).all()
+        score = 0
+        for i, w in enumerate(words):
+            s = (w in M.POSITIVE) - (w in M.NEGATIVE)
+            score += -s if i and words[i - 1] == "not" else s
+        assert score != 0 and int(score > 0) == y
+
+
+def test_name_tags_begin_and_continue():
+    d = M.name_tagging_data(100, seed=2)
+    B, I, O = (M.NER_TAGS.index(t) for t in ("B-PER", "I-PER", "O"))
+    words = d.src.decode(d.X[0][: d.lengths[0]])
+    for x, y, n in zip(d.X, d.Y, d.lengths):
+        words = d.src.decode(x[:n])
+        for i, w in enumerate(words):
+            want = O if w not in M.NAMES else I if i and words[i - 1] in M.NAMES else B
+            assert y[i] == want
+        assert (y[n:] == 0).all()
+
+
+def test_translation_drops_articles_and_moves_adjectives():
+    d = M.translation_data(50, seed=0)
+    for x, y, n in zip(d.X, d.Y, d.lengths):
+        src = d.src.decode(x[:n])
+        tgt = [t for t in d.tgt.decode(y) if t != "<pad>"]
+        words = [w for w in src if w not in M.ARTICLES]
+        want, i = [], 0
+        while i < len(words):
+            if words[i] in M.SRC_ADJS:
+                want += [M.SRC_NOUNS[words[i + 1]], M.SRC_ADJS[words[i]]]
+                i += 2
+            else:
+                want.append({**M.SRC_NOUNS, **M.SRC_VERBS}[words[i]])
+                i += 1
+        assert tgt == want + ["<eos>"]
+        assert len(tgt) != n  # unaligned: the lengths differ
+
+
+def test_melody_steps_by_style():
+    d = M.melody_data(40, T=6, seed=0)
+    for c, y in zip(d.X, d.Y):
+        notes = [M.NOTES.index(t) for t in d.tgt.decode(y)]
+        step = M.MELODY_STEPS[d.src[c]]
+        assert all((b - a) % 8 == step % 8 for a, b in itertools.pairwise(notes))
+
+
+def test_right_context_decides_the_ambiguous_tags():
+    d = M.right_context_data(300, seed=0)
+    verb, noun = M.RC_TAGS.index("VERB"), M.RC_TAGS.index("NOUN")
+    amb = d.extra["ambiguous"]
+    for x, y, a in zip(d.X, d.Y, amb):
+        words = d.src.decode(x)
+        for t in np.flatnonzero(a):
+            nxt = words[t + 1] if t + 1 < len(words) else None
+            assert y[t] == (verb if nxt in M.DETERMINERS else noun)
+    share_verb = (d.Y[amb] == verb).mean()
+    assert 0.35 < share_verb < 0.55  # neither reading can be guessed from the prior alone
+
+
+def test_batches_cover_each_example_once_per_epoch():
+    d = M.sentiment_data(70)
+    make = M.batches(d, 16, seed=0)
+    first = make(0)
+    assert [len(b[0]) for b in first] == [16, 16, 16, 16, 6]
+    seen = torch.cat([b[0] for b in first])
+    assert sorted(map(tuple, seen.tolist())) == sorted(map(tuple, d.X.tolist()))
+    assert not torch.equal(make(0)[0][0], make(1)[0][0])
+
+
+def test_one_to_one_is_a_feed_forward_layer():
+    m = M.OneToOne(V=10, C=3, D=4, H=5)
+    x = torch.tensor([1, 4, 7])
+    e = m.embed(x)
+    h = torch.tanh(e @ m.rnn.weight_ih_l0.T + m.rnn.bias_ih_l0 + m.rnn.bias_hh_l0)
+    torch.testing.assert_close(m(x), m.out(h))
+
+
+def test_classifier_reads_the_last_real_token_not_the_padding():
+    m = M.SequenceClassifier(V=12, C=2, D=4, H=6)
+    X = torch.tensor([[3, 4, 5, 0, 0], [6, 7, 8, 9, 2]])
+    L = torch.tensor([3, 5])
+    longer = torch.cat([X, torch.zeros(2, 4, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(m(X, L), m(longer, L))
+    torch.testing.assert_close(m(X, L)[0], m(X[:1, :3], L[:1])[0])
+
+
+def test_one_way_tagger_is_causal_bidirectional_is_not():
+    X = torch.tensor([[2, 3, 4, 5, 6]])
+    Z = X.clone()
+    Z[0, 4] = 7
+    one = M.Tagger(V=8, C=3, D=4, H=5)
+    torch.testing.assert_close(one(X)[0, :4], one(Z)[0, :4])
+    bi = M.Tagger(V=8, C=3, D=4, H=5, bidirectional=True)
+    assert bi.out.in_features == 10
+    assert not torch.allclose(bi(X)[0, :4], bi(Z)[0, :4])
+
+
+def test_generator_feeds_its_outputs_back():
+    d = M.melody_data(400, seed=0)
+    m = M.ClassToSequence(4, len(d.tgt))
+    M.train(m, d, M.sequence_loss, epochs=8, progress=False)
+    out = m.generate(torch.arange(4), 8, generator=torch.Generator().manual_seed(0))
+    for c, row in enumerate(out.tolist()):
+        notes = [M.NOTES.index(t) for t in d.tgt.decode(row)]
+        step = M.MELODY_STEPS[d.src[c]]
+        assert all((b - a) % 8 == step % 8 for a, b in itertools.pairwise(notes))
+
+
+def test_encoder_decoder_learns_to_translate():
+    tr, va = M.translation_data(3000, seed=0).split(200)
+    m = M.EncoderDecoder(len(tr.src), len(tr.tgt))
+    h = M.train(m, tr, M.sequence_loss, epochs=4, valid=va, progress=False)
+    assert h.valid_loss[-1] < 0.05
+    X, Y, L = va.tensors()
+    want = [[t for t in y if t not in (0, 3)] for y in Y.tolist()]
+    assert np.mean([a == b for a, b in zip(m.translate(X, L), want)]) > 0.95
+
+
+def test_taggers_on_the_right_context_task():
+    tr, va = M.right_context_data(1500, seed=0).split(300)
+    amb = va.extra["ambiguous"]
+    acc = {}
+    for bi in (False, True):
+        m = M.Tagger(len(tr.src), len(tr.tgt), bidirectional=bi)
+        M.train(m, tr, M.tagging_loss, epochs=6, progress=False)
+        acc[bi] = M.tag_accuracy(m, va, amb)
+    assert acc[False] < 0.7 and acc[True] > 0.97
