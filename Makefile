@@ -1,0 +1,29 @@
+# The course's two commands: `make lab` opens the course, `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LAB_FLAGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install lab test release bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	JUPYTER_CONFIG_PATH="$(CURDIR)/autograder" $(BIN)/jupyter lab --notebook-dir=lessons $(LAB_FLAGS)
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+release: install
+	$(BIN)/rnn-course release
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts

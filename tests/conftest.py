@@ -1,0 +1,46 @@
+"""Shared fixtures: the repository root and one graded class covering every lesson."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def rnn_course(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run the installed ``rnn-course`` command as a user would."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([str(BIN / "rnn-course"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def lessons() -> list[str]:
+    from autograder.course import lesson_ids
+
+    return lesson_ids()
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory) -> dict:
+    """``rnn-course grade`` on one batch: for every lesson a copy of the solution notebook
+    (student ``solution``) and the untouched student notebook (student ``blank``)."""
+    base = tmp_path_factory.mktemp("class")
+    subs = base / "submitted"
+    for lesson in lessons():
+        for student, src in (("solution", ROOT / "solutions"), ("blank", ROOT / "lessons")):
+            dest = subs / student / lesson
+            dest.mkdir(parents=True)
+            shutil.copy(src / lesson / f"{lesson}.ipynb", dest)
+    out = base / "out"
+    proc = rnn_course("grade", str(subs), "--out", str(out), "--workers", "2")
+    assert proc.returncode == 0, f"grading failed:\n{proc.stdout}\n{proc.stderr}"
+    report = json.loads((out / "report.json").read_text())
+    return {"out": out, "report": report, "stdout": proc.stdout}
