@@ -1,0 +1,289 @@
+"""The gradient-decay explorer: watch ||dh_T/dh_t|| vanish or explode as you change W_hh.
+
+A vanilla RNN h_t = phi(h_{t-1} W_hh + u_t) is driven by random inputs u_t; the explorer plots
+the spectral norm of dh_T/dh_t against t on a log axis, with the bound (gamma sigma_1)^(T - t),
+next to the singular values and eigenvalue moduli of W_hh (so sigma_1 and the spectral radius
+rho can be compared).
+
+* :func:`decay_curves` computes everything for one :class:`ExplorerSettings`.
+* :func:`decay_figure`, :func:`singular_values_figure` and :func:`explorer_figure` are static
+  plotly figures (they show in exported notebooks and in feedback HTML).
+* :class:`GradientExplorer` is the dashboard: ipywidgets controls and one ``go.FigureWidget``
+  updated in place; :meth:`GradientExplorer.update` is one update (what a slider move does).
+
+Changing sigma_1 only rescales W_hh (the same random directions are kept), so moving that
+slider shows the effect of the scale alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .gradients import (
+    ACTIVATIONS,
+    DERIVATIVE_BOUND,
+    INITS,
+    decay_bound,
+    jacobian_chain,
+    make_whh,
+    run_driven_rnn,
+)
+
+__all__ = [
+    "DecayCurves",
+    "ExplorerSettings",
+    "GradientExplorer",
+    "decay_curves",
+    "decay_figure",
+    "explorer_figure",
+    "gradient_explorer",
+    "singular_values_figure",
+]
+
+NORM_LABEL = "‖∂h_T/∂h_t‖₂"
+
+
+@dataclass(frozen=True)
+class ExplorerSettings:
+    """What the explorer's controls set."""
+
+    sigma_1: float = 1.0  # largest singular value of W_hh
+    length: int = 50  # T, the number of steps
+    activation: str = "tanh"  # one of ACTIVATIONS
+    hidden: int = 32  # H
+    init: str = "orthogonal"  # one of INITS
+    input_scale: float = 0.5  # standard deviation of the input drive u_t
+    seed: int = 0
+
+
+@dataclass
+class DecayCurves:
+    """The numbers behind the explorer's figures.
+
+    t (T + 1,) time steps; norms (T + 1,) ||dh_T/dh_t||_2; bound (T + 1,) (gamma sigma_1)^(T-t);
+    singular_values (H,) and eigen_moduli (H,) of W_hh, both in descending order.
+    """
+
+    settings: ExplorerSettings
+    t: np.ndarray
+    norms: np.ndarray
+    bound: np.ndarray
+    singular_values: np.ndarray
+    eigen_moduli: np.ndarray
+
+    @property
+    def sigma_1(self) -> float:
+        return float(self.singular_values[0])
+
+    @property
+    def rho(self) -> float:
+        """Spectral radius of W_hh."""
+        return float(self.eigen_moduli[0])
+
+    @property
+    def gamma(self) -> float:
+        """Largest value of the activation's derivative."""
+        return DERIVATIVE_BOUND[self.settings.activation]
+
+    @property
+    def mean_rate(self) -> float:
+        """Geometric-mean factor per step, ||dh_T/dh_0||^(1/T) (0 if the gradient died)."""
+        return float(self.norms[0] ** (1.0 / self.settings.length))
+
+
+def decay_curves(settings: ExplorerSettings | None = None, **changes) -> DecayCurves:
+    """Build W_hh, run the driven RNN and compute the Jacobian-chain norms and the bound."""
+    s = replace(settings or ExplorerSettings(), **changes)
+    if s.activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}.")
+    Whh = make_whh(int(s.hidden), float(s.sigma_1), s.init, np.random.default_rng(s.seed))
+    a, _ = run_driven_rnn(Whh, int(s.length), s.activation, float(s.input_scale),
+                          np.random.default_rng(s.seed + 1))
+    return DecayCurves(
+        settings=s,
+        t=np.arange(int(s.length) + 1),
+        norms=jacobian_chain(Whh, a, s.activation),
+        bound=decay_bound(Whh, int(s.length), s.activation),
+        singular_values=np.linalg.svd(Whh, compute_uv=False),
+        eigen_moduli=np.sort(np.abs(np.linalg.eigvals(Whh)))[::-1],
+    )
+
+
+def _positive(y: np.ndarray) -> np.ndarray:
+    """Zeros cannot be drawn on a log axis: show them as gaps."""
+    y = np.asarray(y, dtype=np.float64).copy()
+    y[~(y > 0)] = np.nan
+    return y
+
+
+def _summary(c: DecayCurves) -> str:
+    s = c.settings
+    return (f"{s.activation}, {s.init} W_hh, H = {s.hidden}: σ₁ = {c.sigma_1:.3g}, "
+            f"ρ = {c.rho:.3g}, bound rate γσ₁ = {c.gamma * c.sigma_1:.3g}")
+
+
+def _decay_traces(c: DecayCurves) -> list[go.Scatter]:
+    return [
+        go.Scatter(x=c.t, y=_positive(c.norms), mode="lines+markers", name=NORM_LABEL,
+                   marker={"size": 4}, hovertemplate="t = %{x}: %{y:.3g}<extra></extra>"),
+        go.Scatter(x=c.t, y=_positive(c.bound), mode="lines", name="bound (γσ₁)^(T−t)",
+                   line={"dash": "dash", "color": "gray"}),
+    ]
+
+
+def _spectrum_traces(c: DecayCurves) -> list[go.Scatter]:
+    i = np.arange(1, len(c.singular_values) + 1)
+    return [
+        go.Scatter(x=i, y=c.singular_values, mode="markers", name="singular values σ_i",
+                   marker={"symbol": "circle", "size": 7}),
+        go.Scatter(x=i, y=c.eigen_moduli, mode="markers", name="eigenvalue moduli |λ_i|",
+                   marker={"symbol": "x", "size": 7}),
+        go.Scatter(x=[1, len(i)], y=[1.0, 1.0], mode="lines", name="1 (neither grows nor shrinks)",
+                   line={"dash": "dot", "color": "black"}),
+    ]
+
+
+def decay_figure(curves: DecayCurves) -> go.Figure:
+    """||dh_T/dh_t||_2 against t on a log axis, with the bound (static figure)."""
+    fig = go.Figure(_decay_traces(curves))
+    fig.update_layout(
+        title=f"Gradient norm {NORM_LABEL} against t — {_summary(curves)}",
+        xaxis_title="time step t (T = last step)",
+        yaxis_title=f"{NORM_LABEL} (log scale, no units)", yaxis_type="log",
+        height=400, margin={"t": 60, "b": 40}, title_font_size=13,
+    )
+    return fig
+
+
+def singular_values_figure(curves: DecayCurves) -> go.Figure:
+    """Singular values and eigenvalue moduli of W_hh in descending order (static figure)."""
+    fig = go.Figure(_spectrum_traces(curves))
+    fig.update_layout(
+        title=f"Spectrum of W_hh: σ₁ = {curves.sigma_1:.3g}, ρ = {curves.rho:.3g}",
+        xaxis_title="index i (descending order)", yaxis_title="value (no units)",
+        height=360, margin={"t": 60, "b": 40},
+    )
+    return fig
+
+
+def explorer_figure(curves: DecayCurves) -> go.Figure:
+    """Both panels side by side: what the dashboard shows, as a static figure."""
+    fig = make_subplots(
+        rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.1,
+        subplot_titles=(f"{NORM_LABEL} against t", "singular values and |eigenvalues| of W_hh"),
+    )
+    for tr in _decay_traces(curves):
+        fig.add_trace(tr, row=1, col=1)
+    for tr in _spectrum_traces(curves):
+        fig.add_trace(tr, row=1, col=2)
+    fig.update_xaxes(title_text="time step t (T = last step)", row=1, col=1)
+    fig.update_yaxes(title_text=f"{NORM_LABEL} (log scale, no units)", type="log", row=1, col=1)
+    fig.update_xaxes(title_text="index i (descending order)", row=1, col=2)
+    fig.update_yaxes(title_text="value (no units)", row=1, col=2)
+    fig.update_layout(
+        title=_summary(curves), title_font_size=13, height=430,
+        margin={"t": 80, "b": 40, "l": 60, "r": 20},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+class GradientExplorer:
+    """The dashboard: controls for every setting and one FigureWidget updated in place.
+
+    ``GradientExplorer()`` as the last expression of a cell shows it; ``update(sigma_1=1.5)``
+    does what moving a control does (recompute, then one ``batch_update`` of the figure).
+    """
+
+    def __init__(self, settings: ExplorerSettings | None = None, **changes):
+        import ipywidgets as w
+
+        self.settings = replace(settings or ExplorerSettings(), **changes)
+        self.curves = decay_curves(self.settings)
+        self.fig = go.FigureWidget(explorer_figure(self.curves))
+        s = self.settings
+        style = {"description_width": "170px"}
+        layout = w.Layout(width="420px")
+        common = {"continuous_update": False, "style": style, "layout": layout}
+        self.controls = {
+            "sigma_1": w.FloatSlider(value=s.sigma_1, min=0.1, max=3.0, step=0.05,
+                                     description="largest singular value σ₁", readout_format=".2f",
+                                     **common),
+            "length": w.IntSlider(value=s.length, min=5, max=200, step=5,
+                                  description="sequence length T", **common),
+            "activation": w.Dropdown(options=list(ACTIVATIONS), value=s.activation,
+                                     description="activation φ", style=style, layout=layout),
+            "hidden": w.IntSlider(value=s.hidden, min=2, max=128, step=2,
+                                  description="hidden size H", **common),
+            "init": w.Dropdown(options=list(INITS), value=s.init,
+                               description="initialisation of W_hh", style=style, layout=layout),
+            "input_scale": w.FloatSlider(value=s.input_scale, min=0.0, max=3.0, step=0.1,
+                                         description="input scale", readout_format=".1f",
+                                         **common),
+        }
+        for name, control in self.controls.items():
+            control.add_class(f"rnnkit-explorer-{name.replace('_', '-')}")
+            control.observe(self._on_change, names="value")
+        self.info = w.HTML(self._info_html())
+        self.info.add_class("rnnkit-explorer-info")
+        c = list(self.controls.values())
+        self.widget = w.VBox([w.HBox([w.VBox(c[:3]), w.VBox(c[3:])]), self.info, self.fig])
+        self.widget.add_class("rnnkit-explorer")
+        self._syncing = False
+
+    def _info_html(self) -> str:
+        c = self.curves
+        return (
+            f"<b>σ₁ = {c.sigma_1:.3f}</b>, <b>ρ = {c.rho:.3f}</b> (spectral radius), "
+            f"γ = {c.gamma:g} (largest φ'), bound rate γσ₁ = {c.gamma * c.sigma_1:.3f} per step; "
+            f"observed mean rate ‖∂h_T/∂h_0‖^(1/T) = {c.mean_rate:.3f}"
+        )
+
+    def _on_change(self, change) -> None:
+        if self._syncing:
+            return
+        name = next(k for k, v in self.controls.items() if v is change["owner"])
+        self.update(**{name: change["new"]})
+
+    def update(self, **changes) -> DecayCurves:
+        """Apply setting changes, recompute and redraw in place; returns the new curves."""
+        self.settings = replace(self.settings, **changes)
+        self._syncing = True
+        try:
+            for name, value in changes.items():
+                if name in self.controls and self.controls[name].value != value:
+                    self.controls[name].value = value
+        finally:
+            self._syncing = False
+        self.curves = c = decay_curves(self.settings)
+        norms, bound = _positive(c.norms), _positive(c.bound)
+        i = np.arange(1, len(c.singular_values) + 1)
+        with self.fig.batch_update():
+            d = self.fig.data
+            d[0].x, d[0].y = c.t, norms
+            d[1].x, d[1].y = c.t, bound
+            d[2].x, d[2].y = i, c.singular_values
+            d[3].x, d[3].y = i, c.eigen_moduli
+            d[4].x = [1, len(i)]
+            self.fig.layout.title.text = _summary(c)
+        self.info.value = self._info_html()
+        return c
+
+    def static_figure(self) -> go.Figure:
+        """The current view as a static figure (for export or feedback HTML)."""
+        return explorer_figure(self.curves)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def as_dict(self) -> dict:
+        return asdict(self.settings)
+
+
+def gradient_explorer(**settings) -> GradientExplorer:
+    """The dashboard with the given starting settings (see :class:`ExplorerSettings`)."""
+    return GradientExplorer(**settings)

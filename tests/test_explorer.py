@@ -1,0 +1,125 @@
+"""rnnkit.explorer: the gradient-decay explorer's numbers, static figures and dashboard."""
+
+import time
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from rnnkit.explorer import (
+    ExplorerSettings,
+    GradientExplorer,
+    decay_curves,
+    decay_figure,
+    explorer_figure,
+    gradient_explorer,
+    singular_values_figure,
+)
+
+
+def test_linear_orthogonal_curves_are_exact_powers():
+    for sigma in (0.7, 1.0, 1.4):
+        c = decay_curves(sigma_1=sigma, activation="identity", init="orthogonal", length=20,
+                         hidden=8)
+        np.testing.assert_allclose(c.norms, sigma ** (20 - c.t), rtol=1e-9)
+        np.testing.assert_allclose(c.bound, c.norms, rtol=1e-9)
+        assert c.sigma_1 == pytest.approx(sigma) and c.rho == pytest.approx(sigma)
+        assert c.mean_rate == pytest.approx(sigma)
+
+
+def test_curves_shapes_and_bound():
+    c = decay_curves(ExplorerSettings(length=30, hidden=10, activation="sigmoid", init="gaussian",
+                                      sigma_1=2.0))
+    assert c.t.shape == c.norms.shape == c.bound.shape == (31,)
+    assert c.singular_values.shape == c.eigen_moduli.shape == (10,)
+    assert np.all(np.diff(c.singular_values) <= 0) and np.all(np.diff(c.eigen_moduli) <= 0)
+    assert c.gamma == 0.25
+    np.testing.assert_allclose(c.bound, 0.5 ** (30 - c.t))
+    assert np.all(c.norms <= c.bound * (1 + 1e-9))
+    assert c.rho < c.sigma_1
+
+
+def test_sigma_slider_only_rescales_the_matrix():
+    a = decay_curves(sigma_1=0.5, init="gaussian", hidden=6)
+    b = decay_curves(sigma_1=1.5, init="gaussian", hidden=6)
+    np.testing.assert_allclose(b.singular_values, 3 * a.singular_values)
+    np.testing.assert_allclose(b.eigen_moduli, 3 * a.eigen_moduli)
+
+
+def test_non_normal_init_grows_although_its_spectral_radius_is_below_one():
+    c = decay_curves(sigma_1=2.0, init="non-normal", activation="identity", hidden=16, length=60)
+    assert c.rho < 1.0 < c.sigma_1
+    distance = c.settings.length - c.t  # norms[t] is the norm at distance T - t
+    assert c.norms.max() > 10
+    assert c.norms[-1] == pytest.approx(1.0) and distance[np.argmax(c.norms)] > 1
+
+
+def test_dead_relu_gradients_are_gaps_on_the_log_axis():
+    c = decay_curves(activation="relu", init="gaussian", sigma_1=0.3, input_scale=0.0)
+    assert c.norms[0] == 0.0  # h stays 0, so every ReLU is off
+    fig = decay_figure(c)
+    assert np.isnan(fig.data[0].y[0])
+
+
+@pytest.mark.parametrize("make", [decay_figure, singular_values_figure, explorer_figure])
+def test_static_figures_have_titles_and_labelled_axes(make):
+    fig = make(decay_curves())
+    assert isinstance(fig, go.Figure) and not isinstance(fig, go.FigureWidget)
+    assert fig.layout.title.text
+    for axis in ("xaxis", "yaxis"):
+        assert fig.layout[axis].title.text
+    if make is explorer_figure:
+        assert fig.layout.xaxis2.title.text and fig.layout.yaxis2.title.text
+        assert fig.layout.yaxis.type == "log"
+
+
+def test_dashboard_updates_its_one_figure_in_place():
+    e = gradient_explorer(activation="identity", init="orthogonal", length=10, hidden=4)
+    fig = e.fig
+    assert isinstance(fig, go.FigureWidget)
+    np.testing.assert_allclose(fig.data[0].y, 1.0)  # sigma_1 = 1: no decay at all
+    e.update(sigma_1=0.5)
+    assert e.fig is fig
+    np.testing.assert_allclose(fig.data[0].y, 0.5 ** (10 - np.arange(11)))
+    assert e.controls["sigma_1"].value == 0.5
+    assert "σ₁ = 0.5" in fig.layout.title.text
+    assert "σ₁ = 0.500" in e.info.value
+
+
+def test_moving_a_control_redraws():
+    e = GradientExplorer(activation="identity", length=10, hidden=4)
+    e.controls["sigma_1"].value = 2.0
+    assert e.settings.sigma_1 == 2.0
+    np.testing.assert_allclose(e.fig.data[0].y[0], 2.0**10)
+    e.controls["length"].value = 20
+    assert len(e.fig.data[0].y) == 21
+    e.controls["hidden"].value = 6
+    assert len(e.fig.data[2].y) == 6
+    e.controls["activation"].value = "sigmoid"
+    np.testing.assert_allclose(e.fig.data[1].y[0], 0.5**20)
+
+
+def test_controls_do_not_update_while_dragging_and_are_findable():
+    e = GradientExplorer()
+    for name in ("sigma_1", "length", "hidden", "input_scale"):
+        assert e.controls[name].continuous_update is False
+    assert "rnnkit-explorer-sigma-1" in e.controls["sigma_1"]._dom_classes
+    assert "rnnkit-explorer" in e.widget._dom_classes
+
+
+def test_one_update_is_fast_at_default_sizes():
+    e = GradientExplorer()
+    times = []
+    for sigma in (0.8, 1.2, 0.9, 1.1, 1.0):
+        start = time.perf_counter()
+        e.update(sigma_1=sigma)
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.05, times  # sanity bound only; a benchmark measures it properly
+
+
+def test_static_figure_of_the_dashboard_matches_its_state():
+    e = GradientExplorer()
+    e.update(sigma_1=1.3)
+    fig = e.static_figure()
+    np.testing.assert_allclose(fig.data[0].y, e.fig.data[0].y)
+    assert e.as_dict()["sigma_1"] == 1.3
