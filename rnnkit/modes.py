@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,6 +44,7 @@ __all__ = [
     "accuracy",
     "batches",
     "classifier_loss",
+    "loss_curves_figure",
     "melody_data",
     "name_tagging_data",
     "right_context_data",
@@ -531,4 +533,20 @@ def train(model: nn.Module, data: SeqData, loss_fn, epochs: int, batch_size: int
         evaluate = lambda m: evaluate_loss(m, [(X, Y, L)], loss_fn)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     return fit(model, batches(data, batch_size, seed), loss_fn, optimizer, epochs=epochs,
-               clip=clip, evaluate=evaluate, progress=progress, title=title)
+               clip=clip, evaluate=evaluate, progress=progress, title=title,
+               steps_per_epoch=-(-len(data) // batch_size))
+
+
+def loss_curves_figure(histories: dict, title: str = "Held-out loss of each mode's model",
+                       which: str = "valid") -> go.Figure:
+    """One line per named ``History`` (from ``fit``): held-out (``which="valid"``) or
+    training loss against optimizer steps, log scale."""
+    fig = go.Figure()
+    for name, h in histories.items():
+        y = h.valid_loss if which == "valid" else h.train_loss
+        fig.add_scatter(x=list(h.step), y=list(y), mode="lines+markers", name=name,
+                        marker={"size": 4})
+    fig.update_layout(title=title, xaxis_title="optimizer steps (batches trained on)",
+                      yaxis_title="cross-entropy (nats per predicted item)", yaxis_type="log",
+                      height=380, margin={"t": 50, "b": 40})
+    return fig
