@@ -239,6 +239,7 @@ def fit(
     title: str | None = None,
     floor: float | None = None,
     steps_per_epoch: int | None = None,
+    scheduler: Any = None,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -264,6 +265,8 @@ def fit(
         title, floor: title and optional dashed floor line of the live plot.
         steps_per_epoch: stop each epoch after this many batches; also the progress bar's
             length (otherwise ``len(batches)`` when it has one).
+        scheduler: a torch learning-rate scheduler, stepped after every optimizer step (so
+            its horizon is counted in steps, e.g. ``CosineAnnealingLR(opt, T_max=steps)``).
     """
     if epochs < 1:
         raise ValueError("epochs must be at least 1.")
@@ -339,6 +342,8 @@ def fit(
                 if clip is not None:
                     torch.nn.utils.clip_grad_norm_(params, clip)
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 step += 1
                 n_batches += 1
                 run_loss += float(loss.detach()) * n
