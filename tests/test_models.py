@@ -67,7 +67,8 @@ def test_lm_loss_carries_a_detached_state():
     # carried state: the two halves give the loss of the whole sequence
     logits, _ = model(X)
     whole = torch.nn.functional.cross_entropy(logits.reshape(-1, 6), Y.reshape(-1))
-    assert float(whole) == pytest.approx((float(l1) + float(l2)) / 2, rel=1e-5)
+    expected = (float(l1.detach()) + float(l2.detach())) / 2
+    assert float(whole.detach()) == pytest.approx(expected, rel=1e-5)
     loss_fn.reset()
     assert loss_fn.state is None
     fresh = LMLoss(carry_state=False)
