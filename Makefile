@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_FLAGS ?=
 PYTEST_ARGS ?=
+# JupyterLab refuses to run as root unless told (containers, CI machines)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: install lab test release bench clean
 
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: install
-	JUPYTER_CONFIG_PATH="$(CURDIR)/autograder" $(BIN)/jupyter lab --notebook-dir=lessons $(LAB_FLAGS)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/autograder" $(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG) $(LAB_FLAGS)
 
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,9 +1,20 @@
 import numpy as np
 import pytest
 
-from rnnkit.checks import (CheckFailed, check_close, check_dtype, check_equal, check_finite,
-                           check_mcq_form, check_number, check_shape, check_text_answer,
-                           check_true, check_type, rel_error)
+from rnnkit.checks import (
+    CheckFailed,
+    check_close,
+    check_dtype,
+    check_equal,
+    check_finite,
+    check_mcq_form,
+    check_number,
+    check_shape,
+    check_text_answer,
+    check_true,
+    check_type,
+    rel_error,
+)
 
 
 def message(fn, *args, **kwargs) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT, lessons
 
 LESSONS = lessons()

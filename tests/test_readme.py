@@ -1,0 +1,121 @@
+"""Every command the README shows is run here (``make test`` itself is what CI runs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+import zipfile
+
+import pytest
+from conftest import BIN, ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README, re.DOTALL)
+    return [ln.split("#")[0].strip() for b in blocks for ln in b.splitlines()
+            if ln.split("#")[0].strip()]
+
+
+def test_readme_commands_are_the_ones_tested_here():
+    known = {
+        "make lab", "make test", "source .venv/bin/activate",
+        "rnn-course validate lessons/01-sequences/01-sequences.ipynb",
+        "rnn-course release",
+        "rnn-course grade submitted/ --out grading/",
+        "rnn-course grade submissions.zip --out grading/ --workers 2",
+    }
+    assert set(readme_commands()) == known, "README commands changed: update this test"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+def _env():
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def _run(cmd: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True,
+                          env=_env(), timeout=1200)
+
+
+def test_readme_validate_command_reports_the_blank_lesson():
+    proc = _run("rnn-course validate lessons/01-sequences/01-sequences.ipynb", ROOT)
+    assert proc.returncode == 1 and "not answered yet" in proc.stdout
+
+
+def test_readme_release_command_leaves_lessons_unchanged():
+    before = {p: p.read_bytes() for p in (ROOT / "lessons").rglob("*.ipynb")}
+    proc = _run("rnn-course release", ROOT)
+    assert proc.returncode == 0, proc.stderr
+    after = {p: p.read_bytes() for p in (ROOT / "lessons").rglob("*.ipynb")}
+    assert before == after
+
+
+def test_readme_grade_commands(tmp_path):
+    lesson = "01-sequences"
+    sub = tmp_path / "submitted" / "ann" / lesson
+    sub.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / lesson / f"{lesson}.ipynb", sub)
+    proc = _run("rnn-course grade submitted/ --out grading/", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ann" in (tmp_path / "grading" / "grades.csv").read_text()
+    with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as zf:
+        zf.write(sub / f"{lesson}.ipynb", f"ben/{lesson}/{lesson}.ipynb")
+    shutil.rmtree(tmp_path / "grading")
+    proc = _run("rnn-course grade submissions.zip --out grading/ --workers 2", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "grading" / "report.json").read_text())
+    assert [s["student"] for s in report["submissions"]] == ["ben"]
+    assert report["submissions"][0]["score"] == report["submissions"][0]["max_score"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_lab_opens_the_lessons_with_nbgrader(tmp_path):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = _env()
+    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
+               LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
+                         f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
+    proc = subprocess.Popen(["make", "lab"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=5) as r:
+                    listing = json.loads(r.read())
+                break
+            except OSError:
+                assert proc.poll() is None, "make lab exited"
+                assert time.monotonic() < deadline, "JupyterLab did not start"
+                time.sleep(1)
+        names = {item["name"] for item in listing["content"]}
+        assert "01-sequences" in names  # the server is rooted at lessons/
+        with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=10) as r:
+            page = r.read().decode()
+        assert "@jupyter/nbgrader" in page
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
