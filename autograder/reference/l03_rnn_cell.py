@@ -25,22 +25,22 @@ def step_mistakes(x, h_prev, Wxh, Whh, bh) -> list[tuple[np.ndarray, str]]:
     b = np.reshape(bh, (1, -1))
     out = [
         (np.tanh(x @ Wxh + h_prev @ Whh.T + b),
-         "it matches h_prev @ Whh.T: with row vectors the recurrent term is h_prev @ Whh "
+         ("it matches h_prev @ Whh.T: with row vectors the recurrent term is h_prev @ Whh "
          "(Whh has shape (h, h) and maps the old state's units, its rows, to the new state's "
-         "units, its columns)."),
+         "units, its columns).")),
         (x @ Wxh + h_prev @ Whh + b,
          "the tanh is missing: h_next = tanh(x @ Wxh + h_prev @ Whh + bh)."),
         (np.tanh(x @ Wxh + h_prev @ Whh),
          "the bias bh is missing."),
         (np.tanh(x @ Wxh + b),
-         "h_prev is not used: the new state must depend on the previous one through "
-         "h_prev @ Whh."),
+         ("h_prev is not used: the new state must depend on the previous one through "
+         "h_prev @ Whh.")),
     ]
     if x.shape[0] == b.shape[1]:  # a bias added down the columns only broadcasts when N == H
         out.append((np.tanh(x @ Wxh + h_prev @ Whh + b.T),
-                    "the bias was added as a column (one value per row of the batch); bh has "
+                    ("the bias was added as a column (one value per row of the batch); bh has "
                     "one entry per hidden unit and is broadcast along each row, the same for "
-                    "all N rows — add it as a (1, h) row."))
+                    "all N rows — add it as a (1, h) row.")))
     return out
 
 
@@ -74,11 +74,11 @@ def forward_mistakes(X, h0, Wxh, Whh, bh) -> list[tuple[np.ndarray, str]]:
 
     return [
         (run(lambda x, h: np.tanh(x @ Wxh + h @ Whh + b), carry=False),
-         "every step used h0: the state must be carried, h_t = tanh(x_t @ Wxh + h_{t-1} @ Whh "
-         "+ bh) with h_{t-1} the state computed at the step before."),
+         ("every step used h0: the state must be carried, h_t = tanh(x_t @ Wxh + h_{t-1} @ Whh "
+         "+ bh) with h_{t-1} the state computed at the step before.")),
         (run(lambda x, h: np.tanh(x @ Wxh + h @ Whh + b), shift=True),
-         "H is shifted by one step: H[:, t] should be the state after reading X[:, t] "
-         "(h_{t+1} in 0-based time), not the state before it; h0 is not part of H."),
+         ("H is shifted by one step: H[:, t] should be the state after reading X[:, t] "
+         "(h_{t+1} in 0-based time), not the state before it; h0 is not part of H.")),
         (run(lambda x, h: np.tanh(x @ Wxh + h @ Whh.T + b)),
          "it matches h @ Whh.T: with row vectors the recurrent term is h_{t-1} @ Whh."),
         (run(lambda x, h: x @ Wxh + h @ Whh + b),
@@ -103,19 +103,19 @@ def softmax_mistakes(logits) -> list[tuple[np.ndarray, str]]:
     e = np.exp(z - z.max())
     out = [
         (e / e.sum(),
-         "it is normalised over the whole array: each row (the scores of one prediction) must "
-         "sum to 1 on its own — sum over the last axis with keepdims=True."),
+         ("it is normalised over the whole array: each row (the scores of one prediction) must "
+         "sum to 1 on its own — sum over the last axis with keepdims=True.")),
     ]
     if z.ndim >= 2:
         e0 = np.exp(z - z.max(axis=0, keepdims=True))
         out.append((e0 / e0.sum(axis=0, keepdims=True),
-                    "it is normalised over the first axis (down the columns); the classes are "
-                    "on the last axis: use axis=-1."))
+                    ("it is normalised over the first axis (down the columns); the classes are "
+                    "on the last axis: use axis=-1.")))
     if z.ndim == 2 and z.shape[0] == z.shape[1]:
         e1 = np.exp(z - z.max(axis=-1, keepdims=True))
         out.append((e1 / e1.sum(axis=-1),
-                    "the row sums were divided without keepdims=True, so numpy broadcast them "
-                    "across the columns (row i's sum divided column i)."))
+                    ("the row sums were divided without keepdims=True, so numpy broadcast them "
+                    "across the columns (row i's sum divided column i).")))
     return out
 
 
@@ -188,11 +188,11 @@ def generate_mistakes(params: dict, prefix: Sequence[int], n: int) -> list[tuple
     right = generate_greedy(params, prefix, n)
     return [
         (no_feedback,
-         "the sampled character is not fed back: the input of each new step must be the "
-         "character generated at the step before."),
+         ("the sampled character is not fed back: the input of each new step must be the "
+         "character generated at the step before.")),
         (reset,
-         "the hidden state was reset between steps, so the model forgot what it had read: "
-         "carry h from one step to the next."),
+         ("the hidden state was reset between steps, so the model forgot what it had read: "
+         "carry h from one step to the next.")),
         (list(prefix) + right,
          "return only the n generated ids, without the prefix."),
         ((list(prefix) + right)[:n],
@@ -206,29 +206,29 @@ def generate_mistakes(params: dict, prefix: Sequence[int], n: int) -> list[tuple
 SHAPES = {"shape_XW": (8, 16), "shape_XW_plus_b": (8, 16), "shape_H": (8, 16),
           "shape_O": (8, 10)}
 SHAPE_MISTAKES = {
-    "shape_XW": [((5, 16), "X is (n×d) = (8×5) and W_xh is (d×h) = (5×16): the product keeps "
-                            "the rows of X and the columns of W_xh."),
-                 ((16, 8), "the product X W_xh keeps X's n rows and W_xh's h columns — "
-                           "(n, h), not (h, n).")],
-    "shape_XW_plus_b": [((1, 16), "broadcasting stretches the (1×h) bias over all n rows; "
-                                  "adding it does not shrink the result to one row."),
-                        ((9, 16), "the bias is not stacked as an extra row: the same (1×h) "
-                                  "row is added to each of the n rows.")],
+    "shape_XW": [((5, 16), ("X is (n×d) = (8×5) and W_xh is (d×h) = (5×16): the product keeps "
+                            "the rows of X and the columns of W_xh.")),
+                 ((16, 8), ("the product X W_xh keeps X's n rows and W_xh's h columns — "
+                           "(n, h), not (h, n)."))],
+    "shape_XW_plus_b": [((1, 16), ("broadcasting stretches the (1×h) bias over all n rows; "
+                                  "adding it does not shrink the result to one row.")),
+                        ((9, 16), ("the bias is not stacked as an extra row: the same (1×h) "
+                                  "row is added to each of the n rows."))],
     "shape_H": [((1, 16), "tanh is applied elementwise: it does not change the shape."),
                 ((9, 16), "tanh is applied elementwise: it does not change the shape.")],
-    "shape_O": [((8, 16), "the output layer O = H W_hq + b_q maps the h = 16 hidden units to "
-                          "q = 10 outputs."),
+    "shape_O": [((8, 16), ("the output layer O = H W_hq + b_q maps the h = 16 hidden units to "
+                          "q = 10 outputs.")),
                 ((10, 8), "O has one row per example: (n, q), not (q, n).")],
 }
 
 # A character model with V = 28 characters, h = 512 hidden units.
 N_PARAMS = 28 * 512 + 512 * 512 + 512 + 512 * 28 + 28  # 291356
 N_PARAMS_MISTAKES = [
-    (N_PARAMS * 35, "that is the count times T = 35: the same weights are used at every step, "
-                    "so the length of the sequence does not change the number of parameters."),
-    (N_PARAMS * 1000, "that is the count times T = 1000: the same weights are used at every "
+    (N_PARAMS * 35, ("that is the count times T = 35: the same weights are used at every step, "
+                    "so the length of the sequence does not change the number of parameters.")),
+    (N_PARAMS * 1000, ("that is the count times T = 1000: the same weights are used at every "
                       "step, so the length of the sequence does not change the number of "
-                      "parameters."),
+                      "parameters.")),
     (N_PARAMS - 512 - 28, "the biases b_h (h entries) and b_q (q entries) are missing."),
     (N_PARAMS - 512, "the hidden bias b_h (h = 512 entries) is missing."),
     (N_PARAMS - 28, "the output bias b_q (q = 28 entries) is missing."),
@@ -237,17 +237,17 @@ N_PARAMS_MISTAKES = [
 
 D2L_1 = 28
 D2L_1_MISTAKES = [
-    (35, "35 is T, the number of time steps (the length of the text sequence). At each step "
+    (35, ("35 is T, the number of time steps (the length of the text sequence). At each step "
          "the model outputs one score per possible next character, so the output has the "
-         "vocabulary size."),
-    (512, "512 is the hidden size h; the output layer maps the hidden state to one score per "
-          "character of the vocabulary."),
-    (32, "32 is the batch size n; the question asks for the size of the output vector of one "
-         "sequence at one step."),
-    (1, "the output is not a single character id: it is a vector of scores, one per "
-        "character of the vocabulary, turned into probabilities by the softmax."),
-    (35 * 28, "that is the size of the outputs of all T steps together; one step's output has "
-              "one score per character."),
+         "vocabulary size.")),
+    (512, ("512 is the hidden size h; the output layer maps the hidden state to one score per "
+          "character of the vocabulary.")),
+    (32, ("32 is the batch size n; the question asks for the size of the output vector of one "
+         "sequence at one step.")),
+    (1, ("the output is not a single character id: it is a vector of scores, one per "
+        "character of the vocabulary, turned into probabilities by the softmax.")),
+    (35 * 28, ("that is the size of the outputs of all T steps together; one step's output has "
+              "one score per character.")),
 ]
 
 SHARING = {"B", "D"}
