@@ -37,10 +37,13 @@ __all__ = [
     "DecayCurves",
     "ExplorerSettings",
     "GradientExplorer",
+    "compare_decay_figure",
     "decay_curves",
     "decay_figure",
     "explorer_figure",
     "gradient_explorer",
+    "log_decay_figure",
+    "power_norms_figure",
     "singular_values_figure",
 ]
 
@@ -287,3 +290,54 @@ class GradientExplorer:
 def gradient_explorer(**settings) -> GradientExplorer:
     """The dashboard with the given starting settings (see :class:`ExplorerSettings`)."""
     return GradientExplorer(**settings)
+
+
+def log_decay_figure(norms: np.ndarray, title: str) -> go.Figure:
+    """ln ||dh_T/dh_t|| against the distance T - t on linear axes, with a fine grid, so a
+    slope can be read off. ``norms`` is indexed by distance: norms[k] at distance k."""
+    k = np.arange(len(norms))
+    fig = go.Figure(go.Scatter(x=k, y=np.log(_positive(norms)), mode="lines+markers",
+                               name="ln " + NORM_LABEL, marker={"size": 5}))
+    fig.update_layout(
+        title=title, xaxis_title="distance T − t (time steps)",
+        yaxis_title="ln " + NORM_LABEL + " (natural log)", height=400,
+        margin={"t": 50, "b": 40}, showlegend=False,
+    )
+    fig.update_xaxes(dtick=5, gridcolor="#ccc")
+    fig.update_yaxes(dtick=0.5, gridcolor="#ccc")
+    return fig
+
+
+def power_norms_figure(matrices: dict[str, np.ndarray], K: int, title: str) -> go.Figure:
+    """||W^k||_2 against k on a log axis (the linear RNN's gradient norm at distance k), one
+    line per named matrix, with its spectral radius and largest singular value in the legend."""
+    from .gradients import largest_singular_value, power_norms, spectral_radius
+
+    fig = go.Figure()
+    for name, W in matrices.items():
+        fig.add_trace(go.Scatter(
+            x=np.arange(K + 1), y=_positive(power_norms(W, K)), mode="lines+markers",
+            marker={"size": 4},
+            name=f"{name}: ρ = {spectral_radius(W):.2f}, σ₁ = {largest_singular_value(W):.2f}",
+        ))
+    fig.add_hline(y=1.0, line_dash="dot", line_color="black")
+    fig.update_layout(
+        title=title, xaxis_title="distance k (time steps)",
+        yaxis_title="‖W^k‖₂ (log scale, no units)", yaxis_type="log", height=400,
+        margin={"t": 50, "b": 40},
+    )
+    return fig
+
+
+def compare_decay_figure(settings: dict[str, ExplorerSettings], title: str) -> go.Figure:
+    """||dh_T/dh_t||_2 against t on a log axis for several named settings (static figure)."""
+    fig = go.Figure()
+    for name, s in settings.items():
+        c = decay_curves(s)
+        fig.add_trace(go.Scatter(x=c.t, y=_positive(c.norms), mode="lines", name=name))
+    fig.update_layout(
+        title=title, xaxis_title="time step t (T = last step)",
+        yaxis_title=f"{NORM_LABEL} (log scale, no units)", yaxis_type="log", height=400,
+        margin={"t": 50, "b": 40},
+    )
+    return fig
