@@ -29,6 +29,7 @@ __all__ = [
     "BIRNN_PARAM_NAMES",
     "accuracy_figure",
     "birnn_forward",
+    "generate",
     "influence_figure",
     "init_birnn_params",
     "input_influence",
@@ -143,6 +144,20 @@ def prefix_perplexity(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> flo
         nll += float(F.cross_entropy(logits, Y[:, t], reduction="sum"))
         count += len(Y)
     return math.exp(nll / count)
+
+
+@torch.no_grad()
+def generate(model: nn.Module, prefix: list[int], n: int,
+             generator: torch.Generator | None = None) -> list[int]:
+    """Sample ``n`` tokens after ``prefix``: run ``model`` on everything written so far, sample
+    the next token from its output at the last position, append it, repeat. This is all any
+    model can do while generating: the tokens to the right do not exist yet."""
+    model.eval()
+    ids = list(prefix)
+    for _ in range(n):
+        logits = model(torch.tensor([ids]))[0, -1]
+        ids.append(int(torch.multinomial(F.softmax(logits, -1), 1, generator=generator)))
+    return ids[len(prefix):]
 
 
 # ---------------------------------------------------------------------------------------------
