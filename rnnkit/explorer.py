@@ -177,7 +177,7 @@ def explorer_figure(curves: DecayCurves) -> go.Figure:
     """Both panels side by side: what the dashboard shows, as a static figure."""
     fig = make_subplots(
         rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.1,
-        subplot_titles=(f"{NORM_LABEL} against t", "singular values and |eigenvalues| of W_hh"),
+        subplot_titles=(f"{NORM_LABEL} against t", "spectrum of W_hh: σ_i and |λ_i|"),
     )
     for tr in _decay_traces(curves):
         fig.add_trace(tr, row=1, col=1)
