@@ -247,7 +247,7 @@ def hidden_state_figure(
         )
     )
     fig.update_layout(
-        title=title, height=min(520, 140 + 14 * n_units), margin={"t": 50, "b": 50},
+        title=title, height=min(520, max(260, 140 + 14 * n_units)), margin={"t": 50, "b": 50},
         xaxis_title="time step t (after reading token t)", yaxis_title="hidden unit (index)",
     )
     if ticks is not None:

@@ -177,3 +177,18 @@ def test_temperature_figure_bars_sum_to_one():
     for bar in fig.data:
         assert abs(sum(bar.y) - 1) < 1e-12
     assert fig.data[0].y[0] > fig.data[1].y[0] > fig.data[2].y[0]  # colder = sharper
+
+
+def test_rnnkit_agrees_with_the_lesson_03_reference(rng):
+    from autograder.reference import l03_rnn_cell as ref
+
+    X, h0 = rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 5))
+    Wxh, Whh, bh = rng.normal(size=(4, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
+    np.testing.assert_allclose(rn.rnn_forward(X, h0, Wxh, Whh, bh)[0],
+                               ref.rnn_forward(X, h0, Wxh, Whh, bh)[0])
+    z = rng.normal(size=(2, 3, 7)) * 100
+    np.testing.assert_allclose(rn.softmax(z), ref.softmax(z))
+    hello = ref.hello_params()
+    assert rn.sample(hello, [0], 9, rng, temperature=0) == ref.generate_greedy(hello, [0], 9)
+    assert "".join("helo"[i] for i in ref.generate_greedy(hello, [0], 9)) == "ellohello"
+    assert rn.count_params(hello) == rn.num_params(4, 5, 4) == 74
