@@ -32,6 +32,8 @@ def step_mistakes(x, h_prev, Wxh, Whh, bh) -> list[tuple[np.ndarray, str]]:
          "the tanh is missing: h_next = tanh(x @ Wxh + h_prev @ Whh + bh)."),
         (np.tanh(x @ Wxh + h_prev @ Whh),
          "the bias bh is missing."),
+        (np.tanh(x @ Wxh + h_prev @ Whh) + b,
+         "the bias was added after the tanh; it belongs inside: tanh(x @ Wxh + h_prev @ Whh + bh)."),
         (np.tanh(x @ Wxh + b),
          ("h_prev is not used: the new state must depend on the previous one through "
          "h_prev @ Whh.")),
