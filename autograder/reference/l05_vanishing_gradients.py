@@ -55,7 +55,13 @@ def jacobian_norms_mistakes(Whh: np.ndarray, a: np.ndarray, name: str) -> list[t
             res[t] = np.linalg.norm(G, norm)
         return res
 
-    out.append((chain(lambda t: np.diag(d[t]) @ Whh.T, norm="fro"),
+    frobenius = chain(lambda t: np.diag(d[t]) @ Whh.T, norm="fro")
+    frobenius_last_1 = frobenius.copy()
+    frobenius_last_1[T] = 1.0
+    out.append((frobenius_last_1,
+                ("use the spectral norm np.linalg.norm(G, 2) (the largest singular value), not the "
+                 "Frobenius norm.")))
+    out.append((frobenius,
                 ("use the spectral norm np.linalg.norm(G, 2) (the largest singular value), not the "
                 "Frobenius norm.")))
     out.append((chain(lambda t: Whh.T),
