@@ -160,3 +160,13 @@ def test_taggers_on_the_right_context_task():
         M.train(m, tr, M.tagging_loss, epochs=6, progress=False)
         acc[bi] = M.tag_accuracy(m, va, amb)
     assert acc[False] < 0.7 and acc[True] > 0.97
+
+
+def test_figures_have_titles_and_axes():
+    d = M.word_polarity_data()
+    h = M.train(M.OneToOne(len(d.src), 3), d, M.classifier_loss, epochs=2, valid=d,
+                progress=False)
+    for fig in (M.modes_figure(), M.loss_curves_figure({"one-to-one": h})):
+        assert fig.layout.title.text
+        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert len(M.loss_curves_figure({"a": h, "b": h}).data) == 2
