@@ -22,7 +22,10 @@ def run(args) -> int:
                 settings.cell_timeout = args.timeout
             if args.notebook_timeout:
                 settings.notebook_timeout = args.notebook_timeout
+            if args.memory:
+                settings.memory_bytes = int(args.memory * 1024**2)
             settings.workers = max(1, args.workers)
+            settings.regrade = args.regrade
             return grade_command(args.submissions, args.out, settings)
     except CourseError as e:
         print(f"rnn-course {args.command}: {e}", file=sys.stderr)

@@ -5,8 +5,13 @@ Steps (each a small function, composed by :func:`grade_command`):
 1. find the submissions (folder or zip) and check their shape;
 2. lay out an nbgrader course in ``DIR/nbgrader`` (a copy of the lessons' sources) and
    register every lesson in the gradebook ``DIR/gradebook.db``;
-3. autograde each notebook in its own process, under a wall-time limit, with test cells
-   and locked cells restored from the source and stderr warnings not counted as failures;
+3. grade each notebook in its own process (:mod:`autograder.worker`): the notebook is
+   rebuilt from the lesson with only the student's answers taken over
+   (:mod:`autograder.assemble`), the student's cells run in a sandboxed kernel under limits,
+   the test cells run in the grader's process (:mod:`autograder.judge`), and the scores go
+   into nbgrader's gradebook through nbgrader's own ``SaveAutoGrades``, one notebook at a
+   time; a finished notebook's result is kept in ``DIR/results`` so that a stopped batch
+   resumes where it was;
 4. write ``grades.csv`` (nbgrader's export), per-student feedback HTML (no hidden test
    source, no tracebacks), ``report.json`` and the class report ``report.html``.
 
@@ -37,10 +42,15 @@ from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
 
 @dataclass
 class GradeSettings:
-    cell_timeout: int = 120
-    notebook_timeout: int = 600
+    """Limits per notebook (all have safe defaults) and how to run the batch."""
+
+    cell_timeout: int = 120  # seconds per cell
+    notebook_timeout: int = 600  # seconds per notebook
+    memory_bytes: int = 4 * 1024**3  # address space of the student's kernel
+    output_bytes: int = 256 * 1024  # output kept per cell
     workers: int = 1
     db_url: str | None = None
+    regrade: bool = False  # grade again notebooks already graded in this output folder
 
 
 @dataclass
@@ -112,28 +122,51 @@ def stage_submission(ws: Path, sub: Submission) -> str | None:
     return None
 
 
-def _zero_grades(db_url: str, sub: Submission) -> None:
+def store_grades(db_url: str, sub: Submission, notebook=None) -> None:
+    """Write one notebook's scores into the gradebook (zero everywhere when ``notebook`` is
+    None). Called from one thread only, one notebook at a time."""
+    from nbgrader.preprocessors import SaveAutoGrades
+
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(sub.student)
-        try:
-            gb.remove_submission(sub.lesson, sub.student)
-        except MissingEntry:
-            pass
-        submission = gb.add_submission(sub.lesson, sub.student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-        gb.db.commit()
+        submission = gb.update_or_create_submission(sub.lesson, sub.student)
+        if notebook is None:
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+            return
+    resources = {"nbgrader": {"db_url": db_url, "assignment": sub.lesson,
+                              "notebook": sub.lesson, "student": sub.student}}
+    SaveAutoGrades().preprocess(notebook, resources)
 
 
-def run_autograde(ws: Path, db_url: str, sub: Submission, settings: GradeSettings) -> tuple[
-    str, str
-]:
-    """Autograde one staged notebook in a child process; returns (status, reason)."""
+def hidden_paths(ws: Path, out_dir: Path, submissions: Path, root: Path = ROOT) -> list[Path]:
+    """What student code must not see: reference answers, lesson sources, the course's
+    history, the gradebook and everybody's notebooks and feedback."""
+    paths = [root / "autograder", root / "solutions", root / ".git", ws,
+             out_dir / "feedback", out_dir / "results", submissions]
+    paths += [p for p in out_dir.glob("gradebook.db*")]
+    protected = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                 (root / "rnnkit").resolve()]
+
+    def safe(p: Path) -> bool:  # never hide the Python environment or rnnkit
+        p = p.resolve()
+        return p.exists() and not any(q == p or p in q.parents for q in protected)
+
+    return [p for p in paths if safe(p)]
+
+
+def run_worker(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+               uid: int | None) -> dict:
+    """Grade one staged notebook in a child process (kills it past the notebook limit)."""
     args = json.dumps({
-        "course": str(ws), "db_url": db_url, "lesson": sub.lesson, "student": sub.student,
-        "cell_timeout": settings.cell_timeout,
+        "ws": str(ws), "lesson": sub.lesson, "student": sub.student,
+        "limits": {"cell_seconds": settings.cell_timeout,
+                   "output_bytes": settings.output_bytes,
+                   "memory_bytes": settings.memory_bytes},
+        "hide": [str(h) for h in hide], "budget": settings.notebook_timeout, "uid": uid,
     })
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.Popen(
@@ -142,19 +175,18 @@ def run_autograde(ws: Path, db_url: str, sub: Submission, settings: GradeSetting
         cwd=str(ws), start_new_session=True,
     )
     try:
-        out, _ = proc.communicate(timeout=settings.notebook_timeout)
+        out, _ = proc.communicate(timeout=settings.notebook_timeout + 60)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return "timeout", f"the notebook ran longer than {settings.notebook_timeout} s"
+        return {"success": False, "status": "timeout",
+                "error": f"the notebook ran longer than {settings.notebook_timeout} s"}
     finally:
         _kill_group(proc)
     line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("RESULT ")), None)
     if line is None:
-        return "crashed", f"the grading process ended without a result (exit {proc.returncode})"
-    outcome = json.loads(line[len("RESULT "):])
-    if not outcome["success"]:
-        return "crashed", outcome["error"] or "nbgrader could not grade the notebook"
-    return "graded", ""
+        return {"success": False, "status": "crashed",
+                "error": f"the grading process ended without a result (exit {proc.returncode})"}
+    return json.loads(line[len("RESULT "):])
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -169,17 +201,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _error_line(cell) -> str:
-    """The one sentence a failed test cell produced (never the traceback)."""
+    """The one sentence a failed test cell produced (never a traceback)."""
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            ename, evalue = out.get("ename", "Error"), str(out.get("evalue", "")).strip()
-            if ename == "CheckFailed":
-                return evalue
-            if ename == "NotImplementedError":
-                return "an exercise this test relies on is not answered yet."
-            if ename == "NameError":
-                return f"{evalue} — run the cell that defines it, or answer that exercise."
-            return f"{ename}: {evalue}" if evalue else ename
+            return str(out.get("evalue", "")).strip() or str(out.get("ename", "Error"))
     return ""
 
 
@@ -196,7 +221,8 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
     autograded notebook."""
     graded = _autograded_path(ws, sub)
     cells_by_id = {}
-    if result.status == "graded" and graded.is_file():
+    ran = result.status in ("graded", "timeout") and graded.is_file()
+    if ran:
         nb = nbformat.read(str(graded), as_version=4)
         cells_by_id = {
             c.metadata.nbgrader["grade_id"]: c for c in nb.cells
@@ -215,10 +241,9 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
             score = grade.score if not grade.needs_manual_grade else None
             if manual:
                 status = "needs manual grading" if grade.needs_manual_grade else (
-                    "not graded" if result.status != "graded" else "graded"
-                )
-                message = "" if result.status == "graded" else result.reason
-            elif result.status != "graded":
+                    "graded" if ran else "not graded")
+                message = "" if ran else result.reason
+            elif not ran:
                 status, message = "not graded", result.reason
             else:
                 message = _error_line(cell) if cell is not None else ""
@@ -238,24 +263,66 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
         result.max_score = float(sum(c.max_score for c in result.cells))
 
 
-def grade_one(ws: Path, db_url: str, sub: Submission, settings: GradeSettings) -> NotebookResult:
-    start = time.monotonic()
+def _digest(*paths: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes() if p.is_file() else b"<missing>")
+    return h.hexdigest()
+
+
+def _result_path(out_dir: Path, sub: Submission) -> Path:
+    return out_dir / "results" / sub.student / f"{sub.lesson}.json"
+
+
+def load_finished(out_dir: Path, sub: Submission, digest: str) -> NotebookResult | None:
+    """A result recorded by an earlier run for exactly this notebook and lesson source."""
+    path = _result_path(out_dir, sub)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("digest") != digest:
+        return None
+    cells = [CellResult(**c) for c in data["result"].pop("cells")]
+    return NotebookResult(**data["result"], cells=cells)
+
+
+def save_finished(out_dir: Path, sub: Submission, digest: str, result: NotebookResult) -> None:
+    path = _result_path(out_dir, sub)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"digest": digest, "result": asdict(result)}))
+    os.replace(tmp, path)  # a result file is whole or absent
+
+
+def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+                uid: int | None) -> tuple[Submission, str, str, dict]:
+    """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
     reason = stage_submission(ws, sub)
     if reason is not None:
-        status = "missing" if not sub.path.is_file() else "invalid"
-        _zero_grades(db_url, sub)
-        result = NotebookResult(sub.student, sub.lesson, status, reason)
-    else:
-        status, reason = run_autograde(ws, db_url, sub, settings)
-        if status != "graded":
-            _zero_grades(db_url, sub)
-        result = NotebookResult(sub.student, sub.lesson, status, reason)
+        return sub, ("missing" if not sub.path.is_file() else "invalid"), reason, {}
+    info = run_worker(ws, sub, settings, hide, uid)
+    if not info.get("success"):
+        return sub, info.get("status", "crashed"), info.get("error", ""), info
+    status = {"ok": "graded", "timeout": "timeout", "died": "graded"}[info["status"]]
+    return sub, status, info.get("reason", ""), info
+
+
+def finish_one(ws: Path, db_url: str, out_dir: Path, sub: Submission, status: str,
+               reason: str, info: dict, seconds: float, digest: str) -> NotebookResult:
+    """Store one notebook's grades and its result (main thread only)."""
+    graded = _autograded_path(ws, sub)
+    has_notebook = status in ("graded", "timeout") and graded.is_file()
+    store_grades(db_url, sub, nbformat.read(str(graded), as_version=4) if has_notebook
+                 else None)
+    result = NotebookResult(sub.student, sub.lesson, status if has_notebook or status not in
+                            ("graded", "timeout") else "crashed", reason)
     collect(ws, db_url, sub, result)
-    result.seconds = round(time.monotonic() - start, 2)
+    result.seconds = round(seconds, 2)
+    save_finished(out_dir, sub, digest, result)
     return result
-
-
-# ---------------------------------------------------------------- command
 
 
 def export_csv(db_url: str, path: Path) -> None:
@@ -268,10 +335,16 @@ def export_csv(db_url: str, path: Path) -> None:
 
 
 def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
+    from concurrent.futures import as_completed
+
+    from tqdm import tqdm
+
     from .feedback import write_feedback
+    from .kernel import isolation_available
     from .report import write_class_report, write_report
 
     lessons = lesson_ids()
+    isolation = isolation_available()
     with staged(Path(submissions)) as (folder, problems):
         subs, found_problems = discover(folder, lessons)
         problems += found_problems
@@ -281,28 +354,64 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         db_url = settings.db_url or f"sqlite:///{out_dir / 'gradebook.db'}"
         needed = sorted({s.lesson for s in subs})
         prepare_workspace(ws, needed, db_url)
-        results: list[NotebookResult] = []
-        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
-            futures = [pool.submit(grade_one, ws, db_url, s, settings) for s in subs]
-            for n, fut in enumerate(futures, 1):
-                r = fut.result()
-                results.append(r)
-                print(f"[{n}/{len(subs)}] {r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
-                      + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
-                      flush=True)
+        hide = hidden_paths(ws, out_dir, folder.resolve())
+        results: dict[tuple[str, str], NotebookResult] = {}
+        todo = []
+        for sub in subs:
+            digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
+            done = None if settings.regrade else load_finished(out_dir, sub, digest)
+            if done is not None and _autograded_path(ws, sub).is_file() or (
+                    done is not None and done.status not in ("graded", "timeout")):
+                results[(sub.student, sub.lesson)] = done
+            else:
+                todo.append((sub, digest))
+        if len(todo) < len(subs):
+            print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
+                  "(use --regrade to grade them again)", flush=True)
+        slots = list(range(max(1, settings.workers)))
+        with ThreadPoolExecutor(max_workers=len(slots)) as pool, \
+                tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
+            free = list(slots)
+            import threading
+
+            lock = threading.Lock()
+
+            def task(sub, digest):
+                with lock:
+                    slot = free.pop()
+                try:
+                    t0 = time.monotonic()
+                    uid = 61000 + slot if isolation == "user+mounts" else None
+                    return (*execute_one(ws, sub, settings, hide, uid), time.monotonic() - t0,
+                            digest)
+                finally:
+                    with lock:
+                        free.append(slot)
+
+            futures = [pool.submit(task, sub, digest) for sub, digest in todo]
+            for fut in as_completed(futures):
+                sub, status, reason, info, seconds, digest = fut.result()
+                r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)
+                results[(sub.student, sub.lesson)] = r
+                bar.update(1)
+                tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
+                           + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
+                           file=sys.stdout)
+    ordered = [results[(s.student, s.lesson)] for s in subs]
     export_csv(db_url, out_dir / "grades.csv")
-    for r in results:
+    for r in ordered:
         write_feedback(ws, r, out_dir / "feedback" / r.student / r.lesson)
-    write_report(out_dir / "report.json", results, problems, settings)
-    write_class_report(out_dir / "report.html", results)
+    write_report(out_dir / "report.json", ordered, problems, settings, isolation)
+    write_class_report(out_dir / "report.html", ordered)
     for lesson in needed:
-        rs = [r for r in results if r.lesson == lesson]
+        rs = [r for r in ordered if r.lesson == lesson]
         mean = sum(r.score for r in rs) / len(rs)
         print(f"{lesson}: {len(rs)} notebooks, mean {mean:.2f}/{rs[0].max_score:g}, "
               f"{sum(r.status != 'graded' for r in rs)} not graded normally")
     for p in problems:
         print(f"note: {p}")
-    print(f"wrote {out_dir}/grades.csv, report.json, report.html and feedback/")
+    print(f"wrote {out_dir}/grades.csv, report.json, report.html and feedback/ "
+          f"(isolation: {isolation})")
     return 0
 
 

@@ -13,15 +13,27 @@ from plotly.subplots import make_subplots
 
 from .grade import GradeSettings, NotebookResult
 
+ISOLATION = {
+    "user+mounts": "each notebook in a fresh kernel under limits, run as an unprivileged user "
+                   "in a private mount namespace that hides reference answers, lesson sources, "
+                   "the gradebook and other submissions; tests run in the grader's process",
+    "limits": "each notebook in a fresh kernel under limits, as the grader's user (the grader "
+              "is not root, so no user change or private mounts); tests run in the grader's "
+              "process",
+}
+
 
 def write_report(path: Path, results: list[NotebookResult], problems: list[str],
-                 settings: GradeSettings) -> None:
+                 settings: GradeSettings, isolation: str = "limits") -> None:
     data = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "settings": {"cell_timeout": settings.cell_timeout,
                      "notebook_timeout": settings.notebook_timeout,
+                     "memory_bytes": settings.memory_bytes,
+                     "output_bytes": settings.output_bytes,
                      "workers": settings.workers},
-        "isolation": "each notebook in its own process and kernel, as the grader's user",
+        "isolation": isolation,
+        "isolation_detail": ISOLATION.get(isolation, isolation),
         "problems": problems,
         "submissions": [asdict(r) for r in sorted(results, key=lambda r: (r.lesson, r.student))],
     }

@@ -1,60 +1,145 @@
-"""Autograde one submission in its own process: ``python -m autograder.worker JSON``.
+"""Grade one notebook in its own process: ``python -m autograder.worker JSON``.
 
-The parent gives the course folder, gradebook URL, lesson, student and cell timeout; this
-process runs nbgrader's autograde and prints one JSON line with the outcome. Running each
-notebook in its own process lets the parent enforce a wall-time limit per notebook and
-survive anything the notebook's kernel does.
+The parent gives the course workspace, the lesson, the student, the limits and what to hide;
+this process assembles the notebook to grade (:mod:`autograder.assemble`), runs it — the
+student's cells in a sandboxed kernel, the test cells in the judge — and writes the
+autograded notebook. It prints one ``RESULT {json}`` line. Scores are not written here: the
+parent stores them in the gradebook, one notebook at a time, so every result reaches the
+gradebook exactly once whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
+import nbformat
 
-def autograde(course: str, db_url: str, lesson: str, student: str, cell_timeout: int) -> dict:
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (
-        AssignLatePenalties,
-        CheckCellMetadata,
-        Execute,
-        IgnorePattern,
-        LimitOutput,
-        SaveAutoGrades,
-    )
+from .assemble import assemble, is_test
+from .judge import GradingTimeout, Judge, StudentCodeError
+from .kernel import GradingKernel, Limits
 
-    from .preprocessors import StderrNotFatal
-    from .release import nbgrader_api
 
-    api = nbgrader_api(
-        Path(course),
-        db_url,
-        **{
-            "Execute.timeout": cell_timeout,
-            "ExecutePreprocessor.timeout": cell_timeout,
-            "Autograde.autograde_preprocessors": [
-                Execute, StderrNotFatal, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
-            ],
-        },
-    )
-    api.log.setLevel(logging.ERROR)
-    result = api.autograde(lesson, student, force=True, create=True)
-    error = (result.get("error") or "").strip()
-    return {"success": bool(result["success"]), "error": error.splitlines()[-1] if error else ""}
+def _error_output(ename: str, evalue: str):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+
+
+def _message(ename: str, evalue: str) -> tuple[str, str]:
+    """The failure as shown to the student: a check's sentence, or what went wrong."""
+    if ename == "CheckFailed":
+        return ename, evalue
+    if ename == "NotImplementedError":
+        return ename, "an exercise this test relies on is not answered yet."
+    if ename == "NameError":
+        return ename, f"{evalue} — run the cell that defines it, or answer that exercise."
+    if ename == GradingTimeout.__name__:
+        return "TimeoutError", evalue
+    if ename == StudentCodeError.__name__:
+        return "Error", f"your code raised {evalue}"
+    return ename, f"{ename}: {evalue}" if evalue else ename
+
+
+def _as_points(value) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        import numpy as np
+
+        if isinstance(value, int | float | np.integer | np.floating):
+            return float(value)
+    except ImportError:  # pragma: no cover
+        pass
+    return None
+
+
+def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
+                 uid: int | None = None) -> dict:
+    """Execute ``nb`` in place. Returns what happened to the notebook as a whole."""
+    start = time.monotonic()
+    kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid)
+    status, reason = "ok", ""
+    try:
+        kernel.start()
+        judge = Judge(kernel, timeout=limits.cell_seconds)
+        setup_source = None
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if time.monotonic() - start > budget:
+                status = "timeout"
+                reason = f"the notebook ran longer than {budget:g} s; later cells did not run"
+                if is_test(cell):
+                    cell.outputs = [_error_output("TimeoutError", reason)]
+                continue
+            if is_test(cell):
+                res = judge.run_test(cell.source)
+                outputs = [o for o in res.outputs if o.get("output_type") == "stream"]
+                for o in outputs:
+                    o["name"] = "stdout"  # warnings never fail a test
+                if res.error:
+                    outputs.append(_error_output(*_message(*res.error)))
+                else:
+                    points = _as_points(res.value)
+                    if points is not None:
+                        outputs.append(nbformat.v4.new_output(
+                            "execute_result", data={"text/plain": repr(round(points, 6))},
+                            execution_count=None))
+                cell.outputs = outputs
+                continue
+            run = kernel.run(cell.source)
+            cell.outputs = run.outputs
+            is_setup = cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"
+            if run.status == "timeout":
+                cell.outputs.append(_error_output("TimeoutError", run.evalue))
+            elif run.status == "died":
+                cell.outputs.append(_error_output("KernelDied", run.evalue))
+                if status == "ok":
+                    status, reason = "died", (
+                        f"the kernel stopped in cell {cell.get('id')} ({run.evalue}); it was "
+                        "restarted, so later cells lost what earlier cells had defined")
+                kernel.restart()
+                if setup_source is not None:
+                    kernel.run(setup_source)
+            if is_setup:
+                setup_source = cell.source
+                judge.run_trusted(cell.source)
+    finally:
+        isolation_used = kernel.isolation
+        kernel.shutdown()
+    return {"status": status, "reason": reason, "isolation": isolation_used,
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], budget: float,
+          isolation: str | None = None, uid: int | None = None) -> dict:
+    wsp = Path(ws)
+    release = nbformat.read(str(wsp / "lessons" / lesson / f"{lesson}.ipynb"), as_version=4)
+    source = nbformat.read(str(wsp / "solutions" / lesson / f"{lesson}.ipynb"), as_version=4)
+    submitted = nbformat.read(
+        str(wsp / "submitted" / student / lesson / f"{lesson}.ipynb"), as_version=4)
+    nb = assemble(release, source, submitted)
+    info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid)
+    out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(out))
+    return {"success": True, **info}
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args = json.loads(sys.argv[1])
     try:
-        outcome = autograde(**args)
-    except Exception as e:  # reported to the parent, which records it per notebook
+        outcome = grade(**args)
+    except Exception as e:  # reported to the parent, which records it for this notebook
         outcome = {"success": False, "error": f"{type(e).__name__}: {e}"}
-    print("RESULT " + json.dumps(outcome), flush=True)
-    return 0
+    sys.stdout.write("RESULT " + json.dumps(outcome) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--notebook-timeout", type=int, default=None, help="seconds allowed per notebook"
     )
+    g.add_argument("--memory", type=int, default=None,
+                   help="memory allowed to a student's kernel, in MiB (default 4096)")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade again notebooks already graded in the output folder")
     return p
 
 

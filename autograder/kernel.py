@@ -1,0 +1,255 @@
+"""A notebook kernel for grading: started in the sandbox, driven cell by cell.
+
+:class:`GradingKernel` runs code with a wall-time limit per cell, keeps at most a fixed
+number of output bytes per cell (a flood of prints costs the grader nothing), notices when
+the kernel dies, and answers the judge's requests (see :mod:`rnnkit.remote`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from jupyter_client import KernelManager
+
+from .sandbox import SandboxConfig
+
+BOOTSTRAP = (
+    "from rnnkit.remote import KernelServer as _rnn_KernelServer\n"
+    "__rnn_rpc__ = _rnn_KernelServer(globals()).handle\n"
+    "del _rnn_KernelServer\n"
+)
+
+
+@dataclass
+class Limits:
+    cell_seconds: float = 120.0
+    output_bytes: int = 256 * 1024
+    memory_bytes: int = 4 * 1024**3
+    max_processes: int = 256
+
+
+@dataclass
+class CellRun:
+    outputs: list
+    status: str  # ok, error, timeout, died
+    ename: str = ""
+    evalue: str = ""
+    truncated: bool = False
+
+
+class KernelDied(Exception):
+    pass
+
+
+def isolation_available() -> str:
+    """'user+mounts' when running as root with setpriv, else 'limits'."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and Path("/usr/bin/setpriv").exists():
+        return "user+mounts"
+    return "limits"
+
+
+def kill_user_processes(uid: int) -> int:
+    """Kill every process of ``uid`` (what a kernel left behind: forks, sleepers)."""
+    import signal
+
+    killed = 0
+    for _ in range(3):
+        found = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid != uid:
+                    continue
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+                found = True
+            except (ProcessLookupError, PermissionError, FileNotFoundError):
+                continue
+        if not found:
+            break
+        time.sleep(0.05)
+    return killed
+
+
+class _SandboxedManager(KernelManager):
+    sandbox_json: str = "{}"
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "autograder.sandbox", self.sandbox_json, "--", *cmd]
+
+
+def kernel_env() -> dict:
+    """A small, clean environment: nothing of the grader's (database URLs, tokens)."""
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2",
+               PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
+               JUPYTER_PLATFORM_DIRS="0")
+    return env
+
+
+class GradingKernel:
+    def __init__(self, limits: Limits, hide: list[Path], isolation: str | None = None,
+                 uid: int | None = None):
+        self.limits = limits
+        self.isolation = isolation or isolation_available()
+        self._tmp = tempfile.TemporaryDirectory(prefix="rnn-kernel-")
+        os.chmod(self._tmp.name, 0o755)
+        cfg = SandboxConfig(memory_bytes=limits.memory_bytes,
+                            max_processes=limits.max_processes,
+                            hide=[str(p) for p in hide], privileged=self.isolation == "user+mounts",
+                            workdir=self._tmp.name)
+        if uid is not None:
+            cfg.user = cfg.group = int(uid)
+        self.uid = cfg.user if cfg.privileged else None
+        self.km = _SandboxedManager(kernel_name="python3")
+        self.km.sandbox_json = cfg.to_json()
+        self.kc = None
+
+    def start(self, timeout: float = 90) -> None:
+        env = kernel_env()
+        env["HOME"] = self._tmp.name
+        self.km.start_kernel(env=env, cwd=self._tmp.name)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=timeout)
+        run = self.run(BOOTSTRAP, timeout=60, silent=True)
+        if run.status != "ok":
+            raise RuntimeError(f"the grading kernel could not start ({run.ename}: {run.evalue})")
+
+    def alive(self) -> bool:
+        return self.km.is_alive()
+
+    def restart(self) -> None:
+        self.km.restart_kernel(now=True)
+        self.kc.wait_for_ready(timeout=90)
+        self.run(BOOTSTRAP, timeout=60, silent=True)
+
+    def shutdown(self) -> None:
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+        if self.uid is not None:
+            kill_user_processes(self.uid)
+        self._tmp.cleanup()
+
+    # ------------------------------------------------------------------ execution
+
+    def run(self, code: str, timeout: float | None = None, silent: bool = False,
+            user_expressions: dict | None = None) -> CellRun:
+        """Run ``code``; collect its outputs as nbformat outputs (capped)."""
+        timeout = self.limits.cell_seconds if timeout is None else timeout
+        if not self.alive():
+            return CellRun([], "died", "KernelDied", "the notebook's kernel had already stopped")
+        msg_id = self.kc.execute(code, silent=silent, store_history=not silent,
+                                 allow_stdin=False, user_expressions=user_expressions or {})
+        deadline = time.monotonic() + timeout
+        outputs: list = []
+        used = 0
+        truncated = False
+        done_iopub = False
+        reply = None
+        while not done_iopub or reply is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._interrupt()
+                return CellRun(outputs, "timeout", "TimeoutError",
+                               f"the cell ran longer than {timeout:g} s", truncated)
+            if not done_iopub:
+                try:
+                    msg = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
+                except Empty:
+                    if not self.alive():
+                        return CellRun(outputs, "died", "KernelDied",
+                                       "the notebook's kernel stopped (os._exit, a crash or "
+                                       "too much memory)", truncated)
+                    continue
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "status" and content.get("execution_state") == "idle":
+                    done_iopub = True
+                    continue
+                if kind in ("stream", "display_data", "execute_result", "error"):
+                    size = len(json.dumps(content))
+                    if used + size > self.limits.output_bytes and kind != "error":
+                        truncated = True
+                        continue
+                    used += size
+                    outputs.append(nbformat.v4.output_from_msg(msg))
+                elif kind == "clear_output":
+                    outputs = [o for o in outputs if o.get("output_type") == "error"]
+            else:
+                try:
+                    msg = self.kc.get_shell_msg(timeout=min(remaining, 1.0))
+                except Empty:
+                    if not self.alive():
+                        return CellRun(outputs, "died", "KernelDied",
+                                       "the notebook's kernel stopped", truncated)
+                    continue
+                if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    reply = msg["content"]
+        if truncated:
+            outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"[output cut: more than {self.limits.output_bytes} bytes]\n"))
+        self.last_reply = reply
+        if reply.get("status") == "error":
+            return CellRun(outputs, "error", reply.get("ename", "Error"),
+                           str(reply.get("evalue", "")), truncated)
+        return CellRun(outputs, "ok", truncated=truncated)
+
+    def _interrupt(self) -> None:
+        try:
+            self.km.interrupt_kernel()
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                try:
+                    msg = self.kc.get_iopub_msg(timeout=0.5)
+                except Empty:
+                    continue
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    return
+            self.km.restart_kernel(now=True)  # an interrupt did not stop it
+            self.kc.wait_for_ready(timeout=60)
+            self.run(BOOTSTRAP, timeout=60, silent=True)
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ judge requests
+
+    def request(self, req: dict, timeout: float) -> tuple[dict, list]:
+        """Send one request to the kernel's server; returns (reply, printed outputs)."""
+        expr = f"__rnn_rpc__({json.dumps(req)!r})"
+        run = self.run("", timeout=timeout, silent=True, user_expressions={"r": expr})
+        if run.status != "ok":
+            return {"ok": False, "ename": run.ename, "evalue": run.evalue}, run.outputs
+        result = (self.last_reply or {}).get("user_expressions", {}).get("r", {})
+        if result.get("status") != "ok":
+            return {"ok": False, "ename": result.get("ename", "GradingError"),
+                    "evalue": "the notebook's code broke the connection to the grader"}, \
+                run.outputs
+        try:
+            text = ast.literal_eval(result["data"]["text/plain"])
+            reply = json.loads(text)
+            if not isinstance(reply, dict):
+                raise ValueError
+        except (ValueError, SyntaxError, KeyError, TypeError, MemoryError):
+            return {"ok": False, "ename": "GradingError",
+                    "evalue": "the notebook's code broke the connection to the grader"}, \
+                run.outputs
+        return reply, run.outputs

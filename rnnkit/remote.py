@@ -1,0 +1,212 @@
+"""Values crossing between a grading kernel and the grader.
+
+When a notebook is graded, test cells do not run in the student's kernel: they run in the
+grader's own process and reach the student's functions and variables through this module.
+Student code therefore cannot change how answers are checked (monkeypatching numpy or the
+checks, reading the caller's frame) — it can only return values.
+
+The codec is plain JSON with tagged numbers, strings, containers, numpy arrays and torch
+tensors; anything else stays in the kernel and is referred to by a handle. Decoding never
+executes code (no pickle), so a hostile kernel can only send data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+
+__all__ = ["encode", "decode", "KernelServer", "MAX_REPLY_BYTES"]
+
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64", "complex64", "complex128"}
+
+
+class Handle:
+    """A reference to an object that stays in the kernel."""
+
+    def __init__(self, ref: int, kind: str, text: str):
+        self.ref, self.kind, self.text = ref, kind, text
+
+
+def _array(a: np.ndarray) -> dict | None:
+    if a.dtype.name not in _DTYPES:
+        return None
+    a = np.array(a, order="C", copy=True)
+    return {"t": "nd", "dtype": a.dtype.name, "shape": list(a.shape),
+            "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def encode(value: Any, register=None, depth: int = 0) -> Any:
+    """Value -> JSON-able structure. ``register(obj) -> Handle`` keeps the unencodable."""
+    if depth > 50:
+        raise ValueError("the value is nested too deeply to send")
+    if value is None or isinstance(value, bool | str):
+        return {"t": "v", "v": value}
+    if isinstance(value, int):
+        return {"t": "int", "v": str(value)}
+    if isinstance(value, float):
+        return {"t": "float", "v": repr(value)}
+    if isinstance(value, np.generic) and value.dtype.name in _DTYPES:
+        return {"t": "npscalar", "a": _array(np.asarray(value))}
+    if isinstance(value, np.ndarray):
+        enc = _array(value)
+        if enc is not None:
+            return enc
+    if type(value).__module__.startswith("torch") and type(value).__name__ in (
+            "Tensor", "Parameter"):
+        enc = _array(value.detach().cpu().numpy())
+        if enc is not None:
+            return {"t": "tensor", "a": enc, "grad": bool(value.requires_grad)}
+    if isinstance(value, list | tuple | set | frozenset):
+        tag = {list: "list", tuple: "tuple", set: "set", frozenset: "frozenset"}.get(type(value))
+        if tag is not None:
+            return {"t": tag, "v": [encode(v, register, depth + 1) for v in value]}
+    if type(value) is dict:
+        return {"t": "dict", "v": [[encode(k, register, depth + 1),
+                                    encode(v, register, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, range):
+        return {"t": "range", "v": [value.start, value.stop, value.step]}
+    if isinstance(value, np.random.Generator):
+        return {"t": "rng", "v": json.dumps(value.bit_generator.state, default=int),
+                "kind": type(value.bit_generator).__name__}
+    if register is None:
+        raise TypeError(f"a {type(value).__name__} cannot be sent")
+    h = register(value)
+    return {"t": "ref", "ref": h.ref, "kind": h.kind, "text": h.text}
+
+
+def _decode_array(d: dict) -> np.ndarray:
+    if d.get("dtype") not in _DTYPES:
+        raise ValueError("unsupported array type")
+    shape = tuple(int(s) for s in d["shape"])
+    raw = base64.b64decode(d["b64"], validate=True)
+    arr = np.frombuffer(raw, dtype=np.dtype(d["dtype"]))
+    if arr.size != int(np.prod(shape, dtype=np.int64)):
+        raise ValueError("array data does not match its shape")
+    return arr.reshape(shape).copy()
+
+
+def decode(data: Any, resolve=None) -> Any:
+    """JSON structure -> value. ``resolve(ref, kind, text)`` turns handles into objects."""
+    if not isinstance(data, dict) or "t" not in data:
+        raise ValueError("malformed value")
+    t = data["t"]
+    if t == "v":
+        v = data["v"]
+        if v is not None and not isinstance(v, bool | str):
+            raise ValueError("malformed value")
+        return v
+    if t == "int":
+        return int(data["v"])
+    if t == "float":
+        return float(data["v"])
+    if t == "npscalar":
+        return _decode_array(data["a"])[()]
+    if t == "nd":
+        return _decode_array(data)
+    if t == "tensor":
+        import torch
+
+        tensor = torch.from_numpy(_decode_array(data["a"]))
+        return tensor.requires_grad_(True) if data.get("grad") and tensor.is_floating_point() \
+            else tensor
+    if t in ("list", "tuple", "set", "frozenset"):
+        items = [decode(v, resolve) for v in data["v"]]
+        return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
+    if t == "dict":
+        return {decode(k, resolve): decode(v, resolve) for k, v in data["v"]}
+    if t == "range":
+        return range(*(int(x) for x in data["v"]))
+    if t == "rng":
+        kinds = {"PCG64": np.random.PCG64, "Philox": np.random.Philox, "MT19937":
+                 np.random.MT19937, "SFC64": np.random.SFC64, "PCG64DXSM": np.random.PCG64DXSM}
+        bit = kinds[data["kind"]]()
+        bit.state = json.loads(data["v"])
+        return np.random.Generator(bit)
+    if t == "ref":
+        if resolve is None:
+            raise ValueError("unexpected reference")
+        return resolve(int(data["ref"]), str(data.get("kind", "")), str(data.get("text", "")))
+    raise ValueError(f"unknown value type {t!r}")
+
+
+class KernelServer:
+    """Runs in the student's kernel: looks up names, calls functions, keeps handles."""
+
+    def __init__(self, namespace: dict):
+        self.ns = namespace
+        self.objects: dict[int, Any] = {}
+
+    def _register(self, obj: Any) -> Handle:
+        ref = id(obj)
+        self.objects[ref] = obj
+        kind = "callable" if callable(obj) else type(obj).__name__
+        try:
+            text = repr(obj)[:200]
+        except Exception:
+            text = f"<{type(obj).__name__}>"
+        return Handle(ref, kind, text)
+
+    def _resolve(self, ref: int, kind: str, text: str) -> Any:
+        return self.objects[ref]
+
+    def _args(self, blob: str | None) -> tuple[list, dict]:
+        if not blob:
+            return [], {}
+        import pickle  # the grader's own arguments (trusted direction only)
+
+        args, kwargs, refs = pickle.loads(base64.b64decode(blob))
+        swap = {i: self.objects[r] for i, r in refs.get("args", {}).items()}
+        args = [swap.get(i, a) for i, a in enumerate(args)]
+        for k, r in refs.get("kwargs", {}).items():
+            kwargs[k] = self.objects[r]
+        return args, kwargs
+
+    def handle(self, request_json: str) -> str:
+        req = json.loads(request_json)
+        try:
+            value = self._do(req)
+            reply = {"ok": True, "value": encode(value, self._register)}
+        except BaseException as e:  # the student's code failed: report it as data
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            reply = {"ok": False, "ename": type(e).__name__, "evalue": str(e)[:2000]}
+        text = json.dumps(reply)
+        if len(text) > MAX_REPLY_BYTES:
+            text = json.dumps({"ok": False, "ename": "AnswerTooLarge",
+                               "evalue": f"the value is larger than {MAX_REPLY_BYTES} bytes"})
+        return text
+
+    def _do(self, req: dict) -> Any:
+        op = req["op"]
+        if op == "name":
+            name = req["name"]
+            if name not in self.ns:
+                raise NameError(f"name '{name}' is not defined")
+            return self.ns[name]
+        target = self.objects[int(req["ref"])]
+        if op == "getattr":
+            return getattr(target, req["name"])
+        if op == "getitem":
+            args, _ = self._args(req.get("args"))
+            return target[args[0]]
+        if op == "len":
+            return len(target)
+        if op == "list":
+            return list(target)
+        if op == "call":
+            args, kwargs = self._args(req.get("args"))
+            modules = req.get("forbid") or []
+            if modules:
+                import importlib
+
+                from .guard import forbid
+
+                with forbid(*[importlib.import_module(m) for m in modules]):
+                    return target(*args, **kwargs)
+            return target(*args, **kwargs)
+        raise ValueError(f"unknown request {op!r}")
