@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import plotly.graph_objects as go
 
 from .checks import CheckFailed, rel_error
 from .rnn_numpy import init_params, rnn_forward
@@ -34,6 +35,9 @@ __all__ = [
     "GRAD_NAMES",
     "NumpyTrainer",
     "clip_by_global_norm",
+    "clipping_figure",
+    "grad_norm_figure",
+    "gradient_reach_figure",
     "global_norm",
     "gradcheck_rnn_backward",
     "lm_loss_and_grads",
@@ -45,6 +49,7 @@ __all__ = [
     "rnn_step_backward",
     "softmax_cross_entropy",
     "torch_rnn_grads",
+    "unrolled_graph_figure",
 ]
 
 GRAD_NAMES: tuple[str, ...] = ("dX", "dh0", "dWxh", "dWhh", "dbh")
@@ -423,3 +428,114 @@ class NumpyTrainer:
                 self.step(X, Y)
                 done += 1
         return self.losses
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def unrolled_graph_figure(T: int = 4) -> go.Figure:
+    """The RNN unrolled over ``T`` steps: inputs, states, outputs and losses, with the
+    forward edges (grey) and the two gradient paths into each ``h_t`` (red, dashed)."""
+    fig = go.Figure()
+    rows = {"x": 0, "h": 1, "L": 2}
+    labels = {"x": "x<sub>{t}</sub>", "h": "h<sub>{t}</sub>",
+              "L": "o<sub>{t}</sub> → L<sub>{t}</sub>"}
+    xs, ys, texts = [0.0], [1.0], ["h<sub>0</sub>"]
+    for t in range(1, T + 1):
+        for kind, y in rows.items():
+            xs.append(float(t))
+            ys.append(float(y))
+            texts.append(labels[kind].format(t=t))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=texts,
+                             textposition="middle center", hoverinfo="skip",
+                             marker={"size": 46, "color": "white",
+                                     "line": {"width": 2, "color": "#555"}},
+                             showlegend=False))
+
+    def arrow(x0, y0, x1, y1, color, dash=False, shift=0.0):
+        fig.add_annotation(x=x1 + shift, y=y1 + shift, ax=x0 + shift, ay=y0 + shift,
+                           xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=3, arrowsize=1.2, arrowwidth=2 if not dash else 1.5,
+                           arrowcolor=color, standoff=20, startstandoff=20, text="")
+
+    for t in range(1, T + 1):
+        arrow(t, 0, t, 1, "#888")              # x_t -> h_t   (Wxh)
+        arrow(t - 1, 1, t, 1, "#888")          # h_{t-1} -> h_t (Whh)
+        arrow(t, 1, t, 2, "#888")              # h_t -> o_t   (Whq)
+        arrow(t, 2, t, 1, "#d62728", True, 0.08)       # dL_t/dh_t
+        arrow(t, 1, t - 1, 1, "#d62728", True, 0.08)   # dh_next into h_{t-1}
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="forward (same Wxh, Whh, "
+                             "Whq at every step)", line={"color": "#888"}))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="gradient (BPTT)",
+                             line={"color": "#d62728", "dash": "dash"}))
+    fig.update_layout(
+        title=f"The RNN unrolled over T = {T} steps: each h_t gets gradient from L_t and h_(t+1)",
+        xaxis={"title": "time step t", "range": [-0.5, T + 0.5], "dtick": 1, "zeroline": False},
+        yaxis={"title": "layer", "range": [-0.5, 2.5], "tickvals": [0, 1, 2],
+               "ticktext": ["input", "hidden state", "output and loss"], "zeroline": False},
+        height=360, margin={"t": 50, "b": 40}, plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def gradient_reach_figure(reach: dict[str, np.ndarray],
+                          title: str = "How far back the gradient of the last loss reaches"
+                          ) -> go.Figure:
+    """Bars of ``||dL_T / dx_t||`` for each input step t, one group per named backward pass
+    (e.g. full BPTT and truncated windows). Zero bars are steps the gradient never reaches."""
+    fig = go.Figure()
+    for name, norms in reach.items():
+        norms = np.asarray(norms, dtype=float)
+        fig.add_bar(x=np.arange(1, len(norms) + 1), y=norms, name=name)
+    fig.update_layout(
+        title=title, barmode="group", height=360, margin={"t": 50, "b": 40},
+        xaxis_title="input time step t (the loss is at the last step)",
+        yaxis_title="gradient norm ||dL/dx_t|| (log scale)", yaxis_type="log",
+    )
+    return fig
+
+
+def clipping_figure(g: Sequence[float], max_norm: float) -> go.Figure:
+    """A 2-D gradient ``g`` and what clipping makes of it: by global norm (same direction,
+    length ``max_norm``) and element-wise (each entry cut to [-max_norm, max_norm])."""
+    g = np.asarray(g, dtype=float)
+    by_norm = g * min(1.0, max_norm / float(np.linalg.norm(g)))
+    by_entry = np.clip(g, -max_norm, max_norm)
+    fig = go.Figure()
+    theta = np.linspace(0, 2 * np.pi, 200)
+    fig.add_scatter(x=max_norm * np.cos(theta), y=max_norm * np.sin(theta), mode="lines",
+                    name=f"norm = {max_norm:g}", line={"color": "gray", "dash": "dot"})
+    fig.add_scatter(x=[-max_norm, max_norm, max_norm, -max_norm, -max_norm],
+                    y=[-max_norm, -max_norm, max_norm, max_norm, -max_norm], mode="lines",
+                    name=f"box |entry| ≤ {max_norm:g}", line={"color": "lightgray"})
+    for vec, name, color in [(g, "gradient g", "black"),
+                             (by_norm, "clipped by global norm", "#2ca02c"),
+                             (by_entry, "clipped element-wise", "#d62728")]:
+        fig.add_scatter(x=[0, vec[0]], y=[0, vec[1]], mode="lines+markers", name=name,
+                        line={"color": color, "width": 3}, marker={"size": [0, 9]})
+    lim = 1.15 * max(float(np.abs(g).max()), max_norm)
+    fig.update_layout(
+        title="Clipping by global norm keeps the direction; element-wise clipping turns it",
+        xaxis={"title": "gradient entry 1", "range": [-lim, lim], "zeroline": True},
+        yaxis={"title": "gradient entry 2", "range": [-lim, lim], "scaleanchor": "x",
+               "zeroline": True},
+        height=420, margin={"t": 50, "b": 40},
+    )
+    return fig
+
+
+def grad_norm_figure(norms: Sequence[float], clip: float | None = None,
+                     title: str = "Global gradient norm at each training step") -> go.Figure:
+    """The gradient norm before clipping at every step, with the clipping threshold."""
+    norms = np.asarray(norms, dtype=float)
+    fig = go.Figure(go.Scatter(x=np.arange(1, len(norms) + 1), y=norms, mode="lines",
+                               name="norm before clipping"))
+    if clip is not None:
+        fig.add_hline(y=clip, line_dash="dash", line_color="#d62728",
+                      annotation_text=f"clip at {clip:g}: larger gradients are scaled down",
+                      annotation_position="top right")
+    fig.update_layout(title=title, xaxis_title="training step (batch)",
+                      yaxis_title="global gradient norm (log scale)", yaxis_type="log",
+                      height=340, margin={"t": 50, "b": 40})
+    return fig

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .train import detach_state
 
-__all__ = ["CharRNN", "LMLoss", "text_nll", "text_perplexity"]
+__all__ = ["CharRNN", "LMLoss", "comparison_figure", "text_nll", "text_perplexity"]
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -152,3 +153,21 @@ def text_perplexity(model: CharRNN, ids: Sequence[int], chunk: int = 2000) -> fl
     per-sequence perplexities. A model that predicts uniformly over V ids scores exactly V."""
     total, n = text_nll(model, ids, chunk)
     return math.exp(total / n)
+
+
+def comparison_figure(perplexities: dict[str, float], floor: float | None = None,
+                      title: str = "Held-out perplexity per character (lower is better)"
+                      ) -> go.Figure:
+    """Bars of held-out perplexity, one per named model, with the true floor as a line."""
+    names = list(perplexities)
+    values = [float(perplexities[n]) for n in names]
+    fig = go.Figure(go.Bar(x=names, y=values, text=[f"{v:.3f}" for v in values],
+                           textposition="outside", marker_color="#1f77b4"))
+    if floor is not None:
+        fig.add_hline(y=floor, line_dash="dash", line_color="gray",
+                      annotation_text=f"true entropy floor {floor:.3f}",
+                      annotation_position="top left")
+    top = max(values + [floor or 0.0])
+    fig.update_layout(title=title, xaxis_title="model", yaxis_title="perplexity (per character)",
+                      yaxis_range=[0, top * 1.15], height=380, margin={"t": 50, "b": 40})
+    return fig

@@ -361,6 +361,9 @@ def fit(
             record(float(epoch + 1))
             if epoch == 0:
                 first_epoch_len = n_batches
+                if bar is not None and bar.total is None:  # now the length is known
+                    bar.total = n_batches * epochs
+                    bar.refresh()
                 history.epoch = [
                     s / n_batches if math.isnan(e) else e
                     for s, e in zip(history.step, history.epoch)

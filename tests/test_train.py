@@ -208,3 +208,12 @@ def test_grad_global_norm_and_detach_state():
     h2, c2 = detach_state((h, c))
     assert not h2.requires_grad and not c2.requires_grad
     assert np.allclose(h2.numpy(), 2.0) and detach_state(None) is None
+
+
+def test_progress_bar_learns_its_length_after_one_epoch(capsys):
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    data = _regression()
+    fit(model, lambda e: iter(data), _mse, opt, epochs=3, progress=True)
+    out, err = capsys.readouterr()
+    assert err == "" and "24/24" in out
