@@ -107,16 +107,18 @@ def train_recall(
     clip: float = 1.0,
     seed: int = 0,
     n_test: int = 512,
+    forget_bias: float = 3.0,
 ) -> float:
     """Train a RecallNet with Adam and global-norm clipping; return its test accuracy (0-1).
 
-    The test set is 512 fresh sequences, the same for every cell and seed at a distance.
+    The test set is ``n_test`` fresh sequences, the same for every cell and seed at a distance.
+    ``forget_bias`` is the LSTM's initial forget-gate bias (ignored for the vanilla RNN).
     """
     task = task or RecallTask()
     with _torch_threads(1):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        model = RecallNet(task, cell, hidden=hidden)
+        model = RecallNet(task, cell, hidden=hidden, forget_bias=forget_bias)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         for _ in range(steps):
             x, y = task.batch(distance, batch_size, rng)

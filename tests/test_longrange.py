@@ -67,3 +67,7 @@ def test_accuracy_figure_has_one_line_per_cell_and_chance():
     assert list(fig.data[0].y) == [100.0, 30.0]
     assert list(fig.data[2].y) == [25.0, 25.0]
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_a_small_forget_bias_makes_the_lstm_fail_too():
+    assert train_recall("lstm", 30, forget_bias=1.0) < 0.45
