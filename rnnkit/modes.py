@@ -35,6 +35,7 @@ from .text import Vocab, pad_sequences
 
 __all__ = [
     "MODES",
+    "NumpyStep",
     "ClassToSequence",
     "EncoderDecoder",
     "OneToOne",
@@ -327,6 +328,37 @@ def batches(data: SeqData, batch_size: int, seed: int = 0):
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class NumpyStep:
+    """One step of a small numpy RNN decoder whose input is a token id (one-hot)::
+
+        h_next = tanh(Wxh[token] + h @ Whh + bh)      Wxh (V, H), Whh (H, H), bh (H,)
+        logits = h_next @ Why + by                    Why (H, V), by (V,)
+
+    ``step(token, h) -> (logits (V,), h_next (H,))``: the interface a decoding loop needs.
+    A plain class (not a closure), so it can be copied between processes.
+    """
+
+    Wxh: np.ndarray
+    Whh: np.ndarray
+    Why: np.ndarray
+    bh: np.ndarray | None = None
+    by: np.ndarray | None = None
+
+    def __call__(self, token: int, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pre = self.Wxh[int(token)] + np.asarray(h) @ self.Whh
+        h_next = np.tanh(pre if self.bh is None else pre + self.bh)
+        logits = h_next @ self.Why
+        return (logits if self.by is None else logits + self.by), h_next
+
+    @classmethod
+    def random(cls, V: int, H: int, seed: int, scale: float = 1.5) -> NumpyStep:
+        """Random weights (normal, std ``scale``), no biases."""
+        rng = np.random.default_rng(seed)
+        return cls(rng.normal(scale=scale, size=(V, H)), rng.normal(scale=scale, size=(H, H)),
+                   rng.normal(scale=scale, size=(H, V)))
+
+
 class OneToOne(nn.Module):
     """One input, one output: an RNN run for a single step from ``h_0 = 0``.
 
@@ -430,7 +462,8 @@ class EncoderDecoder(nn.Module):
     decoder's ``h_0``, and the decoder writes the target one token at a time.
 
     ``forward(X, lengths, Y)``: teacher forcing -> (N, T_out, V_tgt) logits. GRU cells are used
-    here because they learn this task in a second; an ``nn.RNN`` works too, more slowly.
+    here because they learn this task in a second; vanilla ``nn.RNN`` cells learn it far more
+    slowly.
     """
 
     def __init__(self, V_src: int, V_tgt: int, D: int = 32, H: int = 64, bos: int = 2,

@@ -170,3 +170,18 @@ def test_figures_have_titles_and_axes():
         assert fig.layout.title.text
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert len(M.loss_curves_figure({"a": h, "b": h}).data) == 2
+
+
+def test_numpy_step_formula_and_pickling():
+    import pickle
+
+    step = M.NumpyStep.random(V=5, H=3, seed=0)
+    h = np.array([0.1, -0.2, 0.3])
+    logits, h_next = step(2, h)
+    want_h = np.tanh(step.Wxh[2] + h @ step.Whh)
+    np.testing.assert_allclose(h_next, want_h)
+    np.testing.assert_allclose(logits, want_h @ step.Why)
+    again = pickle.loads(pickle.dumps(step))
+    np.testing.assert_allclose(again(2, h)[0], logits)
+    with_bias = M.NumpyStep(step.Wxh, step.Whh, step.Why, bh=np.ones(3), by=np.ones(5))
+    np.testing.assert_allclose(with_bias(2, h)[1], np.tanh(step.Wxh[2] + h @ step.Whh + 1))

@@ -127,16 +127,10 @@ def greedy_decode(step: Callable, h0: np.ndarray, bos: int, eos: int, max_len: i
 
 
 def random_decoder(rng: np.random.Generator):
-    """A random one-hot-input RNN step ``step(token, h) -> (logits, h_next)``, plain numpy."""
+    """A random decoder step (``rnnkit.modes.NumpyStep``), h0, bos, eos and max_len."""
+    from rnnkit.modes import NumpyStep
+
     V, Hd = int(rng.integers(4, 9)), int(rng.integers(3, 7))
-    Wxh = rng.normal(scale=1.5, size=(V, Hd))
-    Whh = rng.normal(scale=1.5, size=(Hd, Hd))
-    Why = rng.normal(scale=2.0, size=(Hd, V))
-    bos, eos = 0, V - 1
-
-    def step(token: int, h: np.ndarray):
-        h_next = np.tanh(Wxh[int(token)] + h @ Whh)
-        return h_next @ Why, h_next
-
-    h0 = rng.normal(size=Hd)
-    return step, h0, bos, eos, int(rng.integers(3, 12))
+    step = NumpyStep(rng.normal(scale=1.5, size=(V, Hd)), rng.normal(scale=1.5, size=(Hd, Hd)),
+                     rng.normal(scale=2.0, size=(Hd, V)))
+    return step, rng.normal(size=Hd), 0, V - 1, int(rng.integers(3, 12))
