@@ -150,6 +150,11 @@ def _spectrum_traces(c: DecayCurves) -> list[go.Scatter]:
     ]
 
 
+def _spectrum_range(c: DecayCurves) -> list[float]:
+    """From 0 to a little above both sigma_1 and 1, so equal values do not zoom into noise."""
+    return [0.0, 1.1 * max(1.0, c.sigma_1)]
+
+
 def decay_figure(curves: DecayCurves) -> go.Figure:
     """||dh_T/dh_t||_2 against t on a log axis, with the bound (static figure)."""
     fig = go.Figure(_decay_traces(curves))
@@ -168,7 +173,7 @@ def singular_values_figure(curves: DecayCurves) -> go.Figure:
     fig.update_layout(
         title=f"Spectrum of W_hh: σ₁ = {curves.sigma_1:.3g}, ρ = {curves.rho:.3g}",
         xaxis_title="index i (descending order)", yaxis_title="value (no units)",
-        height=360, margin={"t": 60, "b": 40},
+        yaxis_range=_spectrum_range(curves), height=360, margin={"t": 60, "b": 40},
     )
     return fig
 
@@ -186,7 +191,7 @@ def explorer_figure(curves: DecayCurves) -> go.Figure:
     fig.update_xaxes(title_text="time step t (T = last step)", row=1, col=1)
     fig.update_yaxes(title_text=f"{NORM_LABEL} (log scale, no units)", type="log", row=1, col=1)
     fig.update_xaxes(title_text="index i (descending order)", row=1, col=2)
-    fig.update_yaxes(title_text="value (no units)", row=1, col=2)
+    fig.update_yaxes(title_text="value (no units)", range=_spectrum_range(curves), row=1, col=2)
     fig.update_layout(
         title=_summary(curves), title_font_size=13, height=430,
         margin={"t": 80, "b": 40, "l": 60, "r": 20},
@@ -273,6 +278,7 @@ class GradientExplorer:
             d[3].x, d[3].y = i, c.eigen_moduli
             d[4].x = [1, len(i)]
             self.fig.layout.title.text = _summary(c)
+            self.fig.layout.yaxis2.range = _spectrum_range(c)
         self.info.value = self._info_html()
         return c
 
