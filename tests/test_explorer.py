@@ -127,7 +127,7 @@ def test_static_figure_of_the_dashboard_matches_its_state():
 
 def test_spectrum_axis_starts_at_zero_and_follows_sigma():
     e = GradientExplorer()
-    assert list(e.fig.layout.yaxis2.range) == [0.0, 1.1]
+    assert list(e.fig.layout.yaxis2.range) == pytest.approx([0.0, 1.1])
     e.update(sigma_1=2.0)
     assert list(e.fig.layout.yaxis2.range) == pytest.approx([0.0, 2.2])
     assert list(singular_values_figure(e.curves).layout.yaxis.range) == pytest.approx([0, 2.2])
