@@ -26,6 +26,8 @@ def run(args) -> int:
                 settings.memory_bytes = int(args.memory * 1024**2)
             settings.workers = max(1, args.workers)
             settings.regrade = args.regrade
+            settings.scheduler = args.scheduler
+            settings.db_url = args.db_url
             return grade_command(args.submissions, args.out, settings)
     except CourseError as e:
         print(f"rnn-course {args.command}: {e}", file=sys.stderr)

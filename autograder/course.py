@@ -17,6 +17,18 @@ class CourseError(Exception):
     """A problem with the user's input: printed as one line, exit status 2."""
 
 
+def tools_on_path() -> None:
+    """nbgrader runs helper programs (alembic) by name: put this environment's bin folder
+    first on PATH, even when Python was started by its full path."""
+    import os
+    import sys
+
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bindir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
 def load_config(**overrides) -> Config:
     """The course's nbgrader config, with ``Section.name=value`` overrides applied."""
     loader = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent))

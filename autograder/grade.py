@@ -36,6 +36,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import ROOT, CourseError, lesson_ids, nbgrader_failure, read_notebook_json
+from .kernel import UidPool
 from .release import nbgrader_api
 from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
 
@@ -49,6 +50,7 @@ class GradeSettings:
     memory_bytes: int = 4 * 1024**3  # address space of the student's kernel
     output_bytes: int = 256 * 1024  # output kept per cell
     workers: int = 1
+    scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
     db_url: str | None = None
     regrade: bool = False  # grade again notebooks already graded in this output folder
 
@@ -297,13 +299,60 @@ def save_finished(out_dir: Path, sub: Submission, digest: str, result: NotebookR
     os.replace(tmp, path)  # a result file is whole or absent
 
 
+def _settings_dict(settings: GradeSettings) -> dict:
+    return {k: v for k, v in asdict(settings).items() if k not in ("db_url",)}
+
+
+def cluster_task(lesson: str, student: str, release: str, source: str, submitted: str,
+                 settings: dict) -> dict:
+    """Grade one notebook on a Dask worker: the same worker process as local grading, in a
+    private folder of the worker's machine. Returns the outcome and the autograded notebook."""
+    import tempfile
+
+    from .kernel import isolation_available
+
+    with tempfile.TemporaryDirectory(prefix="rnn-cluster-") as tmp:
+        ws = Path(tmp)
+        for folder, text in (("lessons", release), ("solutions", source),
+                             (f"submitted/{student}", submitted)):
+            path = ws / folder / lesson / f"{lesson}.ipynb"
+            path.parent.mkdir(parents=True)
+            path.write_text(text, encoding="utf-8")
+        cfg = GradeSettings(**settings)
+        hide = hidden_paths(ws, ws, ws)
+        held = UidPool().acquire() if isolation_available() == "user+mounts" else None
+        try:
+            info = run_worker(ws, Submission(student, lesson, ws), cfg, hide, held and held[0])
+        finally:
+            if held:
+                UidPool.release(*held)
+        graded = ws / "autograded" / student / lesson / f"{lesson}.ipynb"
+        info["notebook"] = graded.read_text(encoding="utf-8") if graded.is_file() else None
+        return info
+
+
 def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-                uid: int | None) -> tuple[Submission, str, str, dict]:
+                uid: int | None, client=None) -> tuple[Submission, str, str, dict]:
     """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
     reason = stage_submission(ws, sub)
     if reason is not None:
         return sub, ("missing" if not sub.path.is_file() else "invalid"), reason, {}
-    info = run_worker(ws, sub, settings, hide, uid)
+    if client is not None:  # a Dask cluster
+        read = lambda p: p.read_text(encoding="utf-8")  # noqa: E731
+        future = client.submit(
+            cluster_task, sub.lesson, sub.student,
+            read(ws / "lessons" / sub.lesson / f"{sub.lesson}.ipynb"),
+            read(ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb"),
+            read(_submitted_path(ws, sub)), _settings_dict(settings), pure=False,
+            key=f"grade-{sub.student}-{sub.lesson}-{os.urandom(4).hex()}")
+        info = future.result()
+        text = info.pop("notebook", None)
+        if text is not None:
+            graded = _autograded_path(ws, sub)
+            graded.parent.mkdir(parents=True, exist_ok=True)
+            graded.write_text(text, encoding="utf-8")
+    else:
+        info = run_worker(ws, sub, settings, hide, uid)
     if not info.get("success"):
         return sub, info.get("status", "crashed"), info.get("error", ""), info
     status = {"ok": "graded", "timeout": "timeout", "died": "graded"}[info["status"]]
@@ -351,7 +400,8 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         out_dir = Path(out).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
         ws = out_dir / "nbgrader"
-        db_url = settings.db_url or f"sqlite:///{out_dir / 'gradebook.db'}"
+        db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
+            f"sqlite:///{out_dir / 'gradebook.db'}"
         needed = sorted({s.lesson for s in subs})
         prepare_workspace(ws, needed, db_url)
         hide = hidden_paths(ws, out_dir, folder.resolve())
@@ -368,25 +418,33 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         if len(todo) < len(subs):
             print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
                   "(use --regrade to grade them again)", flush=True)
-        slots = list(range(max(1, settings.workers)))
-        with ThreadPoolExecutor(max_workers=len(slots)) as pool, \
+        client = None
+        if settings.scheduler:
+            try:
+                from distributed import Client
+            except ImportError:
+                raise CourseError("--scheduler needs dask.distributed: pip install "
+                                  "'rnn-course[cluster]'") from None
+            try:
+                client = Client(settings.scheduler, timeout=30)
+            except OSError as e:
+                raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
+                    from None
+            n_workers = len(client.scheduler_info().get("workers", {}))
+            settings.workers = max(settings.workers, 2 * max(1, n_workers))
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
                 tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
-            free = list(slots)
-            import threading
-
-            lock = threading.Lock()
 
             def task(sub, digest):
-                with lock:
-                    slot = free.pop()
+                held = UidPool().acquire() if isolation == "user+mounts" and client is None \
+                    else None
                 try:
                     t0 = time.monotonic()
-                    uid = 61000 + slot if isolation == "user+mounts" else None
-                    return (*execute_one(ws, sub, settings, hide, uid), time.monotonic() - t0,
-                            digest)
+                    return (*execute_one(ws, sub, settings, hide, held and held[0], client),
+                            time.monotonic() - t0, digest)
                 finally:
-                    with lock:
-                        free.append(slot)
+                    if held:
+                        UidPool.release(*held)
 
             futures = [pool.submit(task, sub, digest) for sub, digest in todo]
             for fut in as_completed(futures):
@@ -397,6 +455,8 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
                 tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
                            + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
                            file=sys.stdout)
+        if client is not None:
+            client.close()
     ordered = [results[(s.student, s.lesson)] for s in subs]
     export_csv(db_url, out_dir / "grades.csv")
     for r in ordered:
@@ -410,8 +470,10 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
               f"{sum(r.status != 'graded' for r in rs)} not graded normally")
     for p in problems:
         print(f"note: {p}")
+    where = f"Dask cluster at {settings.scheduler}" if settings.scheduler else \
+        f"{settings.workers} local worker{'s' if settings.workers > 1 else ''}"
     print(f"wrote {out_dir}/grades.csv, report.json, report.html and feedback/ "
-          f"(isolation: {isolation})")
+          f"({where}; isolation: {isolation})")
     return 0
 
 

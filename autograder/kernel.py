@@ -81,6 +81,37 @@ def kill_user_processes(uid: int) -> int:
     return killed
 
 
+class UidPool:
+    """Unprivileged user ids for sandboxed kernels, one per notebook being graded, unique
+    across every grader running on this machine (an exclusive lock file per id; the lock
+    goes away with the process that holds it)."""
+
+    FIRST, COUNT = 61000, 1000
+
+    def __init__(self, folder: str | None = None):
+        self.folder = Path(folder or tempfile.gettempdir()) / "rnn-course-uids"
+
+    def acquire(self) -> tuple[int, int]:
+        import fcntl
+
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(self.FIRST, self.FIRST + self.COUNT):
+            fd = os.open(self.folder / f"{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            kill_user_processes(uid)  # whatever an earlier, killed run left behind
+            return uid, fd
+        raise RuntimeError("no free user id for a grading kernel")
+
+    @staticmethod
+    def release(uid: int, fd: int) -> None:
+        kill_user_processes(uid)
+        os.close(fd)
+
+
 class _SandboxedManager(KernelManager):
     sandbox_json: str = "{}"
 

@@ -16,10 +16,12 @@ from .course import (
     nbgrader_failure,
     read_notebook_json,
     source_notebook,
+    tools_on_path,
 )
 
 
 def nbgrader_api(root: Path, db_url: str, **overrides) -> NbGraderAPI:
+    tools_on_path()
     config = load_config(**overrides)
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = db_url

@@ -7,9 +7,7 @@ instructor's and need the ``autograder`` package (it is not part of the student 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,23 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--memory", type=int, default=None,
                    help="memory allowed to a student's kernel, in MiB (default 4096)")
+    g.add_argument("--scheduler", default=None,
+                   help="tcp://HOST:PORT of a Dask scheduler to spread the work over")
+    g.add_argument("--db-url", default=None,
+                   help="SQLAlchemy URL of the gradebook (default: sqlite in --out; "
+                        "or RNN_COURSE_DB_URL)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again notebooks already graded in the output folder")
     return p
 
 
-def _tools_on_path() -> None:
-    """nbgrader runs helper programs (alembic) by name: make this environment's own bin
-    folder come first on PATH, even when rnn-course is called by its full path."""
-    bindir = str(Path(sys.executable).parent)
-    parts = os.environ.get("PATH", "").split(os.pathsep)
-    if bindir not in parts:
-        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _tools_on_path()
     try:
         if args.command == "validate":
             from .validate import validate_command

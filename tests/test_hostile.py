@@ -50,7 +50,7 @@ def add_cell(nb, source: str, after: str = "setup"):
     return nb
 
 
-def tests_of(nb):
+def graded_test_cells(nb):
     return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
             and not c.metadata["nbgrader"].get("solution")]
 
@@ -93,11 +93,11 @@ def hostile_class() -> dict[str, tuple[object, float]]:
             "        break\n")), 0)
     # --- tampering with the notebook
     emptied = copy.deepcopy(BLANK)
-    for cell in tests_of(emptied):
+    for cell in graded_test_cells(emptied):
         cell.source = ""
     c["tests-emptied"] = (emptied, 0)
     deleted = copy.deepcopy(BLANK)
-    deleted.cells = [cell for cell in deleted.cells if cell not in tests_of(deleted)]
+    deleted.cells = [cell for cell in deleted.cells if cell not in graded_test_cells(deleted)]
     c["tests-deleted"] = (deleted, 0)
     meta = copy.deepcopy(BLANK)
     for cell in meta.cells:
@@ -109,7 +109,7 @@ def hostile_class() -> dict[str, tuple[object, float]]:
     meta.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
     c["metadata-changed"] = (meta, 0)
     fake_tests = copy.deepcopy(BLANK)
-    for cell in tests_of(fake_tests):
+    for cell in graded_test_cells(fake_tests):
         cell.source = "print('all tests passed')\n2"
     c["tests-replaced"] = (fake_tests, 0)
     # --- cheating from inside the kernel
@@ -272,7 +272,7 @@ def fuzz(nb, rng: random.Random, n_edits: int):
             cell.metadata["nbgrader"][key] = {"points": 99, "grade": True, "solution": False,
                                               "locked": False, "grade_id": "t01_fake"}[key]
         elif op == "empty-test":
-            for c in tests_of(nb):
+            for c in graded_test_cells(nb):
                 if rng.random() < 0.5:
                     c.source = ""
         elif op == "split" and cell.cell_type == "code" and "\n" in cell.source:

@@ -1,0 +1,153 @@
+"""Grading on a Dask cluster into a PostgreSQL gradebook gives the same grades as grading
+on one machine into SQLite. The test starts a real ``dask scheduler``, a ``dask worker`` and a
+PostgreSQL server on 127.0.0.1 and stops them after."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT, rnn_course
+
+LESSON = "01-sequences"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc: subprocess.Popen, what: str, seconds: float = 90) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        assert proc.poll() is None, f"{what} exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise AssertionError(f"{what} did not start")
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("initdb")
+    return Path(which).parent if which else None
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    pg = _pg_bin()
+    if pg is None:
+        if os.environ.get("CI"):
+            raise AssertionError("PostgreSQL is not installed (.ci/run installs it)")
+        pytest.skip("PostgreSQL server binaries are not installed")
+    data = tmp_path / "pgdata"
+    data.mkdir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(tmp_path, "postgres")
+        shutil.chown(data, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _port()
+    subprocess.run([*as_user, str(pg / "initdb"), "-D", str(data), "--auth=trust", "-U",
+                    "grader"], check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*as_user, str(pg / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1",
+         "-k", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, server, "PostgreSQL")
+        for _ in range(50):
+            made = subprocess.run([str(pg.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p",
+                                   str(port), "-U", "grader", "gradebook"], capture_output=True)
+            if made.returncode == 0:
+                break
+            time.sleep(0.2)
+        assert made.returncode == 0, made.stderr
+        yield f"postgresql://grader@127.0.0.1:{port}/gradebook"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def dask_cluster():
+    port = _port()
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    scheduler = subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        _wait_port(port, scheduler, "dask scheduler")
+        worker = subprocess.Popen(
+            [str(BIN / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1",
+             "--nthreads", "2", "--no-dashboard", "--host", "127.0.0.1"], env=env, cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3)
+        assert worker.poll() is None, "dask worker exited"
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def _class(folder: Path) -> None:
+    import nbformat
+
+    sol = ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"
+    blank = ROOT / "lessons" / LESSON / f"{LESSON}.ipynb"
+    partial = nbformat.read(str(sol), as_version=4)
+    for cell in partial.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "q01_zipf":
+            cell.source = "def zipf_exponent(counts):\n    return -1.0\n"
+    for student, src in (("amy", sol), ("bo", blank), ("cy", None), ("di", sol)):
+        d = folder / student / LESSON
+        d.mkdir(parents=True)
+        if src is None:
+            nbformat.write(partial, str(d / f"{LESSON}.ipynb"))
+        else:
+            shutil.copy(src, d)
+
+
+def _grades(out: Path) -> dict[str, str]:
+    with open(out / "grades.csv", newline="") as f:
+        return {row["student_id"]: row["score"] for row in csv.DictReader(f)}
+
+
+def test_dask_and_postgres_grade_like_sequential_sqlite(tmp_path, dask_cluster, postgres):
+    _class(tmp_path / "subs")
+    seq = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "seq"))
+    assert seq.returncode == 0, seq.stderr
+    par = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "par"),
+                     "--scheduler", dask_cluster, "--db-url", postgres)
+    assert par.returncode == 0, par.stdout + par.stderr
+    assert "Dask cluster" in par.stdout
+    expected = _grades(tmp_path / "seq")
+    assert expected == {"amy": "16.0", "bo": "0.0", "cy": "14.0", "di": "16.0"}
+    assert _grades(tmp_path / "par") == expected
+    assert not (tmp_path / "par" / "gradebook.db").exists()  # it went to PostgreSQL
+
+
+def test_parallel_local_workers_grade_like_sequential(tmp_path):
+    _class(tmp_path / "subs")
+    seq = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "seq"))
+    par = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "par"),
+                     "--workers", "2")
+    assert seq.returncode == par.returncode == 0, par.stderr
+    assert _grades(tmp_path / "par") == _grades(tmp_path / "seq")
