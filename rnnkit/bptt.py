@@ -256,8 +256,9 @@ class GradReport:
         name, t, err = bad
         hint = ""
         if t > 0 and all(self.errors[(n, s)] <= self.tol for n in GRAD_NAMES for s in range(t)):
-            hint = (" — it is right when the loss sits at earlier steps, so look at how the "
-                    "gradient from later steps (dh_next) flows back")
+            hint = (" — it is right when the loss sits at earlier steps, so look at what "
+                    "changes with more steps: the gradient arriving from later steps (dh_next) "
+                    "and the sums over time of the weight gradients")
         raise CheckFailed(
             f"{name} disagrees with {self.source} (relative error {err:.2g}) when the loss "
             f"is on the hidden state at time step {t}{hint}."

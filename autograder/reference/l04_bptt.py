@@ -205,11 +205,37 @@ def backward_mistakes(dH, cache) -> dict[str, list[tuple[np.ndarray, str]]]:
          "the loop runs forward in time; BPTT goes from the last step back to the first, "
          "because step t needs the gradient coming from step t+1."),
     ]
+    for step, what in _STEP_VARIANTS:
+        variants.append((_variant(dH, cache, step),
+                         "the loop over time looks right, but rnn_step_backward is wrong: "
+                         + what + " (see the tests of rnn_step_backward)."))
     out: dict[str, list] = {n: [] for n in GRAD_NAMES}
     for values, sentence in variants:
         for name, value in zip(GRAD_NAMES, values):
             out[name].append((value, sentence))
     return out
+
+
+def _step_with(da_of: Callable | None = None, dWhh_next: bool = False, dh_no_T: bool = False,
+               dbh: str = "sum") -> Callable:
+    def step(dh_next, cache):
+        x, h_prev, Wxh, Whh, h_next = cache
+        da = da_of(dh_next, h_prev, h_next) if da_of else dh_next * (1.0 - h_next**2)
+        db = {"sum": da.sum(axis=0), "mean": da.mean(axis=0), "zero": np.zeros(da.shape[1])}
+        return (da @ Wxh.T, da @ (Whh if dh_no_T else Whh.T), x.T @ da,
+                (h_next if dWhh_next else h_prev).T @ da, db[dbh])
+    return step
+
+
+_STEP_VARIANTS = [
+    (_step_with(lambda d, hp, hn: d * (1.0 - hp**2)), "tanh' is taken with h_prev, not h_next"),
+    (_step_with(lambda d, hp, hn: d), "the tanh derivative is missing"),
+    (_step_with(lambda d, hp, hn: d * (1.0 - np.tanh(hn) ** 2)), "tanh is applied twice"),
+    (_step_with(dWhh_next=True), "dWhh uses h_next instead of h_prev"),
+    (_step_with(dh_no_T=True), "dh_prev uses Whh instead of Whh.T"),
+    (_step_with(dbh="zero"), "the bias gradient is zero"),
+    (_step_with(dbh="mean"), "the bias gradient is averaged over the batch, not summed"),
+]
 
 
 def truncated_mistakes(dH, cache, k: int) -> dict[str, list[tuple[np.ndarray, str]]]:
