@@ -184,8 +184,6 @@ def test_explorer_slider_changes_the_plot_in_a_real_browser(jupyter_lab):
             page.goto(url, wait_until="domcontentloaded", timeout=60_000)
             cell = page.locator(".jp-Notebook .jp-Cell", has_text=EXPLORER_SOURCE).first
             cell.wait_for(timeout=90_000)
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                         ".jp-Notebook-ExecutionIndicator").first.wait_for(timeout=60_000)
 
             # run the setup cell (and the markdown above the explorer), then the explorer cell
             cell.locator(".jp-InputPrompt").first.click()
