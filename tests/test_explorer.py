@@ -115,6 +115,14 @@ def test_one_update_is_fast_at_default_sizes():
         e.update(sigma_1=sigma)
         times.append(time.perf_counter() - start)
     assert min(times) < 0.05, times  # sanity bound only; a benchmark measures it properly
+    slider = e.controls["sigma_1"]
+    times = []
+    for sigma in (0.75, 1.25, 0.95, 1.05, 1.0):
+        start = time.perf_counter()
+        slider.value = sigma  # what a slider release does: observe -> update -> batch_update
+        times.append(time.perf_counter() - start)
+        assert e.fig.data[1].y[0] == pytest.approx(sigma ** e.settings.length)
+    assert min(times) < 0.05, times
 
 
 def test_static_figure_of_the_dashboard_matches_its_state():
