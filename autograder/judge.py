@@ -101,7 +101,14 @@ class Remote:
                 refs["kwargs"][k] = v._ref
             else:
                 plain_kwargs[k] = v
-        return base64.b64encode(pickle.dumps((plain_args, plain_kwargs, refs))).decode()
+        payload = (plain_args, plain_kwargs, refs)
+        try:
+            blob = pickle.dumps(payload)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            import cloudpickle  # functions defined in a test cell, lambdas
+
+            blob = cloudpickle.dumps(payload)
+        return base64.b64encode(blob).decode()
 
     def __call__(self, *args, **kwargs):
         return self._conn.ask({"op": "call", "ref": self._ref, "args": self._pack(args, kwargs),

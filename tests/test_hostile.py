@@ -227,9 +227,13 @@ def test_every_problem_has_a_status_and_a_reason(hostile_batch):
     assert by["not-utf8"]["status"] == "invalid" and "UTF-8" in by["not-utf8"]["reason"]
     assert by["exit-kernel"]["status"] == "graded" and "kernel stopped" in \
         by["exit-kernel"]["reason"]
+    graded = json.loads((hostile_batch["out"] / "nbgrader" / "autograded" / "loop-forever" /
+                         LESSON / f"{LESSON}.ipynb").read_text())
+    answer = next(c for c in graded["cells"]
+                  if c["metadata"].get("nbgrader", {}).get("grade_id") == "q01_tokenize")
+    assert any("longer than 15 s" in o.get("evalue", "") for o in answer["outputs"])
     loop = {c["grade_id"]: c for c in by["loop-forever"]["cells"]}
-    assert "longer than" in loop["t01_tokenize"]["message"] or \
-        "not answered" in loop["t01_tokenize"]["message"]
+    assert "word_tokens" in loop["t01_tokenize"]["message"]
     for s in by.values():
         for cell in s["cells"]:
             if cell["kind"] == "test" and cell["status"] != "passed":
@@ -313,8 +317,8 @@ def test_structural_fuzzer(tmp_path):
     assert set(by) == set(expected)
     for student, (_, bound) in expected.items():
         score = by[student]["score"]
-        if bound == -1:
-            assert 0 <= score < FULL, (student, score)
+        if bound == -1:  # answers damaged: whatever survived may count, nothing more
+            assert 0 <= score <= FULL, (student, score)
         else:
             assert score == bound, (student, score, bound, by[student]["reason"])
 
