@@ -195,3 +195,22 @@ def test_numpy_trainer_learns_a_cycle():
     assert trainer.params["Whh"].dtype == np.float32
     assert losses[0] > 1.4 and losses[-1] < 0.1
     assert len(trainer.grad_norms) == len(losses)
+
+
+def test_figures_are_labelled():
+    figs = [
+        bptt.unrolled_graph_figure(3),
+        bptt.gradient_reach_figure({"full": np.array([0.1, 0.5, 1.0]),
+                                    "k = 1": np.array([0.0, 0.0, 1.0])}),
+        bptt.clipping_figure([3.0, 0.6], 1.0),
+        bptt.grad_norm_figure([0.5, 2.0, 1.5], clip=1.0),
+    ]
+    for fig in figs:
+        assert fig.layout.title.text
+        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    # the clipping picture: global-norm arrow has length 1 and the gradient's direction
+    by_norm = next(d for d in figs[2].data if d.name == "clipped by global norm")
+    end = np.array([by_norm.x[1], by_norm.y[1]])
+    assert np.linalg.norm(end) == pytest.approx(1.0)
+    assert end[1] / end[0] == pytest.approx(0.6 / 3.0)
+    assert len(figs[0].layout.annotations) == 5 * 3

@@ -99,3 +99,11 @@ def test_trained_model_learns_a_cycle_and_samples_it():
     assert model.training
     with pytest.raises(ValueError):
         model.sample([], 3)
+
+
+def test_comparison_figure():
+    from rnnkit.models import comparison_figure
+
+    fig = comparison_figure({"uniform": 23.0, "rnn": 1.38}, floor=1.34)
+    assert list(fig.data[0].y) == [23.0, 1.38]
+    assert fig.layout.title.text and fig.layout.yaxis.title.text and fig.layout.xaxis.title.text
