@@ -27,5 +27,8 @@ test: install
 release: install
 	$(BIN)/rnn-course release
 
+bench: install
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-artifacts

@@ -1,0 +1,98 @@
+"""Gradient-decay explorer: time from a slider change to updated figure data, in a kernel.
+
+A Jupyter kernel (started by nbclient, as a notebook would be) builds and displays
+``rnnkit.explorer.GradientExplorer``, then moves its sigma_1 slider through a list of values
+(``controls["sigma_1"].value = v``): the slider's observer recomputes the curves and writes
+them into the one FigureWidget in ``batch_update`` — the comm messages to the front end are
+sent before the assignment returns. Each row is the median (and the slowest) of those moves;
+"compute" is ``decay_curves`` alone for the same settings, the rest is the figure update.
+Targets: under 50 ms at the default sizes, under 200 ms at T = 200, H = 256.
+
+    .venv/bin/python benchmarks/bench_explorer.py [--moves 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, machine_line, table  # noqa: E402
+
+CASES = [("default (T = 50, H = 32)", {}, 50.0),
+         ("sliders' maximum (T = 200, H = 128)", {"length": 200, "hidden": 128}, 200.0),
+         ("T = 200, H = 256", {"length": 200, "hidden": 256}, 200.0)]
+
+KERNEL_CODE = """
+import json, time, statistics
+import rnnkit
+rnnkit.setup_notebook(0)
+from IPython.display import display
+from rnnkit.explorer import GradientExplorer, decay_curves
+cases = {cases!r}
+moves = {moves}
+values = [0.5 + 1.5 * i / max(1, moves - 1) for i in range(moves)]
+out = {{}}
+for name, settings, _ in cases:
+    ex = GradientExplorer(**settings)
+    display(ex)
+    slider = ex.controls["sigma_1"]
+    slider.value = 1.23  # one untimed move
+    upd, comp = [], []
+    for v in values:
+        t0 = time.perf_counter()
+        slider.value = v
+        upd.append(1000 * (time.perf_counter() - t0))
+        assert abs(ex.curves.sigma_1 - v) < 1e-6 * max(1.0, v), "the figure did not update"
+        t0 = time.perf_counter()
+        decay_curves(ex.settings)
+        comp.append(1000 * (time.perf_counter() - t0))
+    out[name] = {{"update_ms": upd, "compute_ms": comp, "T": ex.settings.length,
+                 "H": ex.settings.hidden, "points": len(ex.fig.data[0].y)}}
+print("RESULTS " + json.dumps(out))
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    import statistics
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--moves", type=int, default=15, help="timed slider moves per case")
+    args = ap.parse_args(argv)
+    print(machine_line())
+    print(f"command: .venv/bin/python benchmarks/bench_explorer.py --moves {args.moves}")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(KERNEL_CODE.format(cases=CASES, moves=args.moves))]
+    os.environ["PYTHONPATH"] = str(ROOT)
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    res = None
+    for out in nb.cells[0].outputs:
+        for line in out.get("text", "").splitlines():
+            if line.startswith("RESULTS "):
+                res = json.loads(line[len("RESULTS "):])
+    if res is None:
+        print("the kernel printed no results", file=sys.stderr)
+        return 1
+    rows = []
+    for name, _, budget in CASES:
+        r = res[name]
+        upd, comp = statistics.median(r["update_ms"]), statistics.median(r["compute_ms"])
+        rows.append((name, upd, max(r["update_ms"]), comp, upd - comp, f"{budget:.0f}",
+                     "yes" if upd < budget else "NO"))
+    print()
+    print(f"Slider move -> figure data updated, in a kernel ({args.moves} moves of sigma_1 per "
+          "case, milliseconds)")
+    print(table(["settings", "median ms", "slowest ms", "compute ms", "figure update ms",
+                 "target ms", "met"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
