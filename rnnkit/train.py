@@ -22,6 +22,7 @@ curves in one plotly ``FigureWidget`` while training runs. The return value is a
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import time
@@ -325,9 +326,9 @@ def fit(
             n_batches = 0
             iterable = _epoch_batches(batches, epoch)
             length = steps_per_epoch or (len(iterable) if hasattr(iterable, "__len__") else None)
+            if steps_per_epoch is not None:  # never draws a batch it will not use
+                iterable = itertools.islice(iter(iterable), steps_per_epoch)
             for i, batch in enumerate(iterable):
-                if steps_per_epoch is not None and i >= steps_per_epoch:
-                    break
                 optimizer.zero_grad(set_to_none=True)
                 loss, n = _split_loss(loss_fn(model, batch))
                 if not torch.isfinite(loss):

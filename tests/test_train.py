@@ -217,3 +217,22 @@ def test_progress_bar_learns_its_length_after_one_epoch(capsys):
     fit(model, lambda e: iter(data), _mse, opt, epochs=3, progress=True)
     out, err = capsys.readouterr()
     assert err == "" and "24/24" in out
+
+
+def test_steps_per_epoch_with_one_endless_generator():
+    drawn = []
+
+    def endless():
+        data = _regression()
+        i = 0
+        while True:
+            drawn.append(i)
+            yield data[i % len(data)]
+            i += 1
+
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    hist = fit(model, endless(), _mse, opt, epochs=3, steps_per_epoch=5, eval_every=5,
+               progress=False)
+    assert hist.step == [5, 10, 15] and hist.epoch == [1.0, 2.0, 3.0]
+    assert drawn == list(range(15))  # no batch drawn and thrown away
