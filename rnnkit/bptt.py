@@ -436,11 +436,11 @@ class NumpyTrainer:
 
 def unrolled_graph_figure(T: int = 4) -> go.Figure:
     """The RNN unrolled over ``T`` steps: inputs, states, outputs and losses, with the
-    forward edges (grey) and the two gradient paths into each ``h_t`` (red, dashed)."""
+    forward edges (grey) and the two gradient paths into each ``h_t`` (red, thinner)."""
     fig = go.Figure()
     rows = {"x": 0, "h": 1, "L": 2}
     labels = {"x": "x<sub>{t}</sub>", "h": "h<sub>{t}</sub>",
-              "L": "o<sub>{t}</sub> → L<sub>{t}</sub>"}
+              "L": "o<sub>{t}</sub>, L<sub>{t}</sub>"}
     xs, ys, texts = [0.0], [1.0], ["h<sub>0</sub>"]
     for t in range(1, T + 1):
         for kind, y in rows.items():
@@ -449,7 +449,7 @@ def unrolled_graph_figure(T: int = 4) -> go.Figure:
             texts.append(labels[kind].format(t=t))
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=texts,
                              textposition="middle center", hoverinfo="skip",
-                             marker={"size": 46, "color": "white",
+                             marker={"size": 50, "color": "white",
                                      "line": {"width": 2, "color": "#555"}},
                              showlegend=False))
 
@@ -468,7 +468,7 @@ def unrolled_graph_figure(T: int = 4) -> go.Figure:
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="forward (same Wxh, Whh, "
                              "Whq at every step)", line={"color": "#888"}))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="gradient (BPTT)",
-                             line={"color": "#d62728", "dash": "dash"}))
+                             line={"color": "#d62728"}))
     fig.update_layout(
         title=f"The RNN unrolled over T = {T} steps: each h_t gets gradient from L_t and h_(t+1)",
         xaxis={"title": "time step t", "range": [-0.5, T + 0.5], "dtick": 1, "zeroline": False},
