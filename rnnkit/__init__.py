@@ -7,7 +7,6 @@ Modules: ``text`` (tokenizers, Vocab, padding), ``batching`` (language-model bat
 
 from __future__ import annotations
 
-import os
 import random
 
 import numpy as np
@@ -20,7 +19,9 @@ __all__ = ["setup_notebook", "__version__"]
 def setup_notebook(seed: int = 0) -> np.random.Generator:
     """What every lesson's first cell calls: seed everything, make plots show everywhere.
 
-    Seeds Python, numpy and torch (if installed), limits torch to the machine's cores, and
+    Seeds Python, numpy and torch (if installed), runs torch on one thread (the course's
+    models are small: more threads only fight over the cores, which slows them down many
+    times when anything else is running, as in grading), and
     sets plotly's renderer so figures appear in JupyterLab, in exported HTML and in nbgrader
     feedback. Returns a numpy Generator seeded with ``seed``.
     """
@@ -30,7 +31,7 @@ def setup_notebook(seed: int = 0) -> np.random.Generator:
         import torch
 
         torch.manual_seed(seed)
-        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is part of the course environment
         pass
     import plotly.io as pio

@@ -46,6 +46,11 @@ def passed(what: str) -> None:
     print(f"✔ {what}")
 
 
+def _a(noun: str) -> str:
+    """'a list', 'an int'."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.6g}"
@@ -107,7 +112,9 @@ def check_type(value: Any, types: type | tuple[type, ...], name: str) -> None:
         names = (
             " or ".join(t.__name__ for t in types) if isinstance(types, tuple) else types.__name__
         )
-        raise CheckFailed(f"{name} should be a {names}, but it is a {type(value).__name__}.")
+        raise CheckFailed(
+            f"{name} should be {_a(names)}, but it is {_a(type(value).__name__)}."
+        )
 
 
 def check_shape(value: Any, shape: Sequence[int], name: str, axes: Sequence[str] | None = None):

@@ -10,11 +10,11 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, ROOT, rnn_course
 
 LESSON = "01-sequences"
@@ -46,12 +46,14 @@ def _pg_bin() -> Path | None:
 
 
 @pytest.fixture
-def postgres(tmp_path):
+def postgres():
     pg = _pg_bin()
     if pg is None:
         if os.environ.get("CI"):
             raise AssertionError("PostgreSQL is not installed (.ci/run installs it)")
         pytest.skip("PostgreSQL server binaries are not installed")
+    tmp_path = Path(tempfile.mkdtemp(prefix="rnn-pg-"))  # reachable by the postgres user
+    os.chmod(tmp_path, 0o755)
     data = tmp_path / "pgdata"
     data.mkdir()
     as_user: list[str] = []
@@ -78,6 +80,7 @@ def postgres(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 @pytest.fixture

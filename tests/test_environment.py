@@ -7,8 +7,8 @@ from conftest import ROOT
 
 
 def _pins(lines):
-    return dict(re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", ln).groups() for ln in lines
-                if re.match(r"^[A-Za-z0-9_.-]+==", ln))
+    return dict(re.match(r"^([A-Za-z0-9_.\[\]-]+)==(\S+)$", ln).groups() for ln in lines
+                if re.match(r"^[A-Za-z0-9_.\[\]-]+==", ln))
 
 
 def test_environment_and_pyproject_pins_agree():

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import BIN, ROOT, rnn_course
 
 LESSON = "01-sequences"
