@@ -137,9 +137,14 @@ class GradingKernel:
         self.isolation = isolation or isolation_available()
         self._tmp = tempfile.TemporaryDirectory(prefix="rnn-kernel-")
         os.chmod(self._tmp.name, 0o755)
+        import rnnkit
+
+        keep = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix,
+                                                 Path(rnnkit.__file__).parent)}
         cfg = SandboxConfig(memory_bytes=limits.memory_bytes,
                             max_processes=limits.max_processes,
-                            hide=[str(p) for p in hide], privileged=self.isolation == "user+mounts",
+                            hide=[str(p) for p in hide], keep=sorted(keep),
+                            privileged=self.isolation == "user+mounts",
                             workdir=self._tmp.name)
         if uid is not None:
             cfg.user = cfg.group = int(uid)

@@ -34,6 +34,7 @@ class SandboxConfig:
     max_processes: int = 64
     file_bytes: int = 256 * 1024**2
     hide: list[str] = field(default_factory=list)
+    keep: list[str] = field(default_factory=list)  # must stay visible (Python, rnnkit)
     user: int = 65534
     group: int = 65534
     privileged: bool = False  # mount namespace + user change (needs root)
@@ -65,12 +66,20 @@ def enter_private_mounts(cfg: SandboxConfig, conn_src: str) -> str:
     libc = _libc()
     _check(libc.unshare(CLONE_NEWNS), "unshare")
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE, None)
+    # a fresh /tmp; what must stay visible under it (a course checked out in /tmp) is
+    # mounted back from a handle opened before /tmp was covered
+    kept = [(k, os.open(k, os.O_PATH | os.O_DIRECTORY)) for k in cfg.keep
+            if (k == "/tmp" or k.startswith("/tmp/")) and os.path.isdir(k)]
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1g,mode=1777")
+    for k, fd in kept:
+        os.makedirs(k, mode=0o755, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", k, None, 4096 | MS_REC, None)  # MS_BIND
+        os.close(fd)
     for path in cfg.hide:
         if os.path.isdir(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=000")
         elif os.path.exists(path):
             _mount(libc, "/dev/null", path, None, 4096, None)  # MS_BIND over a file
-    _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1g,mode=1777")
     work = "/tmp/kernel"
     os.makedirs(work, mode=0o700)
     path = os.path.join(work, "connection.json")
