@@ -475,7 +475,3 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
     print(f"wrote {out_dir}/grades.csv, report.json, report.html and feedback/ "
           f"({where}; isolation: {isolation})")
     return 0
-
-
-def results_as_dicts(results: list[NotebookResult]) -> list[dict]:
-    return [asdict(r) for r in results]

@@ -12,15 +12,6 @@ from rnnkit import modes as M
 from rnnkit.rnn_numpy import rnn_forward, rnn_step_forward
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(n)
-
-
 def _case(N=3, T=5, D=4, H=6, seed=0):
     rng = np.random.default_rng(seed)
     p = B.init_birnn_params(D, H, rng, scale=2.0)
