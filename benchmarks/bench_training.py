@@ -14,7 +14,8 @@ The two sides of each comparison run alternately in the same process, ``--repeat
 the table shows medians. Both sides use the same thread count (``--threads``, default 1:
 OPENBLAS_NUM_THREADS for numpy, ``torch.set_num_threads`` for torch).
 
-    .venv/bin/python benchmarks/bench_training.py [--steps 60] [--repeat 5] [--threads 1]
+    .venv/bin/python benchmarks/bench_training.py [--steps 60] [--fit-steps 300] [--repeat 5]
+        [--threads 1]
 """
 
 from __future__ import annotations
@@ -158,15 +159,15 @@ def bare_run():
         one(b)
     return {steps} * BATCH * STEPS_T / (time.perf_counter() - t0)
 
-def fit_run():
+def fit_run(shown=True):
     model, loss_fn, opt = make()
-    fit(model, data[:{warmup}], loss_fn, opt, clip=1.0, progress=True, live=True)
+    fit(model, data[:{warmup}], loss_fn, opt, clip=1.0, progress=shown, live=shown)
     t0 = time.perf_counter()
-    fit(model, data[{warmup}:], loss_fn, opt, clip=1.0, progress=True, live=True,
+    fit(model, data[{warmup}:], loss_fn, opt, clip=1.0, progress=shown, live=shown,
         eval_every=10, curve="perplexity")
     return {steps} * BATCH * STEPS_T / (time.perf_counter() - t0)
 
-results = {{"bare": [], "fit": []}}
+results = {{"bare": [], "fit": [], "fit_plain": []}}
 t0 = time.perf_counter()
 from rnnkit.train import training_figure
 training_figure(widget=True)
@@ -176,6 +177,7 @@ results["first_widget_s"] = time.perf_counter() - t0
 KERNEL_ROUND = """
 results["bare"].append(bare_run())
 results["fit"].append(fit_run())
+results["fit_plain"].append(fit_run(shown=False))
 """
 
 KERNEL_REPORT = 'print("RESULTS " + json.dumps(results))'
@@ -212,6 +214,8 @@ def fit_vs_bare(steps: int, warmup: int, repeat: int) -> dict[str, list[float]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=60, help="timed training steps per run")
+    ap.add_argument("--fit-steps", type=int, default=300,
+                    help="timed steps per run of the fit-vs-bare comparison (lessons train ~300)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed steps before each run")
     ap.add_argument("--repeat", type=int, default=5, help="alternating runs of each side")
     ap.add_argument("--threads", type=int, default=THREADS, help="threads for numpy and torch")
@@ -223,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ids, V, source = corpus_ids()
     print(machine_line())
     print(f"command: .venv/bin/python benchmarks/bench_training.py --steps {args.steps} "
-          f"--repeat {args.repeat} --threads {THREADS}")
+          f"--fit-steps {args.fit_steps} --repeat {args.repeat} --threads {THREADS}")
     print(f"text: {source}, {len(ids)} characters, vocabulary {V}; hidden {HIDDEN}, batch "
           f"{BATCH}, {STEPS_T} steps, float32, SGD lr 1, clip 1; {THREADS} thread(s) each")
     data = batches(ids, args.steps + args.warmup)
@@ -244,16 +248,20 @@ def main(argv: list[str] | None = None) -> int:
     print("   per-run ratios: " + ", ".join(f"{r:.2f}" for r in ratios))
     if args.skip_fit:
         return 0
-    res = fit_vs_bare(args.steps, args.warmup, args.repeat)
+    res = fit_vs_bare(args.fit_steps, args.warmup, args.repeat)
     ratios = [a / b for a, b in zip(res["fit"], res["bare"])]
+    plain = [a / b for a, b in zip(res["fit_plain"], res["bare"])]
     print()
     print(f"2. rnnkit.train.fit (progress bar + live plot, update every 10 steps) vs a bare "
-          f"torch loop, in a kernel (median of {args.repeat} alternating runs)")
+          f"torch loop, in a kernel (median of {args.repeat} alternating runs of {args.fit_steps} "
+          "steps)")
     print(table(["loop", "tokens/s", "target", "met"], [
         ("bare torch loop", round(median(res["bare"])), "", ""),
         ("rnnkit fit, progress + live", round(median(res["fit"])), "", ""),
         ("ratio fit / bare", f"{median(ratios):.2f}×", "0.95",
          "yes" if median(ratios) >= 0.95 else "NO"),
+        ("(fit without progress bar and live plot)", round(median(res["fit_plain"])),
+         f"{median(plain):.2f}×", ""),
     ]))
     print("   per-run ratios: " + ", ".join(f"{r:.2f}" for r in ratios))
     print(f"   not in the ratio: the kernel's first FigureWidget (importing plotly's widget "
