@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,8 +66,18 @@ def env() -> dict:
                 PYTHONWARNINGS="ignore")
 
 
+CPU = {"seconds": 0.0}  # CPU time of every command run by timed(), added up
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, int]:
-    """Run ``cmd``; returns (wall seconds, peak RSS of its process tree in bytes)."""
+    """Run ``cmd``; returns (wall seconds, peak RSS of its process tree in bytes). Its CPU
+    time (user + system, of every process it waited for) is added to ``CPU["seconds"]``."""
+    cpu0 = _children_cpu()
     with open(log, "w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=out, stderr=subprocess.STDOUT,
@@ -74,6 +85,7 @@ def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, int]:
         with TreeMemory(proc.pid) as mem:
             code = proc.wait()
         wall = time.perf_counter() - t0
+    CPU["seconds"] += _children_cpu() - cpu0
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {code}; see {log}")
     return wall, mem.peak
@@ -156,14 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         subs = tmp / "class" / "submitted"
         n = make_class(subs, lessons, args.students)
+        CPU["seconds"] = 0.0
         rn_wall, rn_peak, report = rnn_course(subs, tmp / "class" / "out", 2, tmp / "rnn-course.log")
+        rn_cpu = CPU["seconds"]
         per_nb = [s["seconds"] for s in report["submissions"]]
-        rows = [("rnn-course grade --workers 2", n, rn_wall, 60 * n / rn_wall, rn_peak / MB)]
+        rows = [("rnn-course grade --workers 2", n, rn_wall, 60 * n / rn_wall, rn_cpu,
+                 rn_peak / MB)]
         print(f"  rnn-course --workers 2: {rn_wall:.1f} s for {n} notebooks", flush=True)
         ratio = None
         if not args.skip_stock:
+            CPU["seconds"] = 0.0
             st_wall, st_peak, st = stock_course(tmp, lessons, subs, tmp / "stock.log")
-            rows.append(("nbgrader autograde (stock)", n, st_wall, 60 * n / st_wall,
+            st_cpu = CPU["seconds"]
+            rows.append(("nbgrader autograde (stock)", n, st_wall, 60 * n / st_wall, st_cpu,
                          st_peak / MB))
             ratio = st_wall / rn_wall
             print(f"  stock nbgrader: {st_wall:.1f} s (generate_assignment {st['setup_s']:.1f} s)",
@@ -173,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"1. Throughput on the same class ({args.students} submissions x "
               f"{len(lessons)} lesson(s): {', '.join(lessons)})")
-        print(table(["grader", "notebooks", "wall s", "notebooks/min", "peak RSS MB"], rows))
+        print(table(["grader", "notebooks", "wall s", "notebooks/min", "CPU s", "peak RSS MB"],
+                    rows))
         if ratio is not None:
             print(f"   throughput ratio rnn-course / stock: {ratio:.2f}x (target 1.8x: "
                   f"{'met' if ratio >= 1.8 else 'MISSED'}); both walls include setting the "
                   "course up (generate_assignment)")
+            print(f"   CPU time per notebook: rnn-course {rn_cpu / n:.1f} s, stock {st_cpu / n:.1f} s; "
+                  f"on two otherwise idle cores the ratio could reach at most about "
+                  f"{2 * st_cpu / rn_cpu:.2f}x (2 x stock CPU / rnn-course CPU)")
             print(f"   scores that differ between the two graders: {len(differ)}"
                   + (f" {differ[:4]}" if differ else ""))
         print(f"   rnn-course seconds per notebook (2 at a time): median {median(per_nb):.1f}, "
