@@ -73,10 +73,13 @@ def read_notebook_json(path: Path) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CourseError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}).") from None
-    if not isinstance(data, dict) or "cells" not in data:
+    if not isinstance(data, dict):
+        raise CourseError(f"{path}: JSON, but not a notebook.")
+    if "nbformat" in data and data["nbformat"] != 4:
+        raise CourseError(f"{path}: nbformat {data['nbformat']!r} is not supported (need 4); "
+                          "open and save it in a current Jupyter.")
+    if "cells" not in data:
         raise CourseError(f"{path}: JSON, but not a notebook (no 'cells').")
-    if data.get("nbformat") != 4:
-        raise CourseError(f"{path}: nbformat {data.get('nbformat')!r} is not supported (need 4).")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)

@@ -83,6 +83,9 @@ def test_grade_zip_with_malformed_and_dangerous_entries(tmp_path):
         zf.write(ROOT / "lessons" / LESSON / f"{LESSON}.ipynb", f"carol/{LESSON}/{LESSON}.ipynb")
         zf.writestr(f"dave/{LESSON}/{LESSON}.ipynb", "{ this is not json")
         zf.writestr("../evil.txt", "x")
+        link = zipfile.ZipInfo(f"erin/{LESSON}/{LESSON}.ipynb")
+        link.external_attr = (0o120777 << 16)  # a symbolic link to a file outside
+        zf.writestr(link, "/etc/passwd")
     out = tmp_path / "out"
     proc = rnn_course("grade", str(z), "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -92,6 +95,8 @@ def test_grade_zip_with_malformed_and_dangerous_entries(tmp_path):
     assert by["dave"]["status"] == "invalid" and "not valid JSON" in by["dave"]["reason"]
     assert by["dave"]["score"] == 0 and by["carol"]["status"] == "graded"
     assert any("evil.txt" in p for p in report["problems"])
+    assert any("erin" in p and "links" in p for p in report["problems"])
+    assert "erin" not in by
     csv = (out / "grades.csv").read_text()
     assert "dave" in csv and "carol" in csv
 

@@ -172,6 +172,9 @@ def hostile_class() -> dict[str, tuple[object, float]]:
     c["not-json"] = (b"{ this is not a notebook", 0)
     c["not-utf8"] = (b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5, '
                      b'"x": "\xff\xfe"}', 0)
+    c["nbformat-3"] = (json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {},
+                                   "worksheets": [{"cells": []}]}).encode(), 0)
+    c["enormous"] = (b'{"cells": [], "padding": "' + b"x" * (51 * 1024 * 1024) + b'"}', 0)
     old = nbformat.v4.upgrade(copy.deepcopy(SOLUTION))
     old.nbformat_minor = 2
     for cell in old.cells:
@@ -202,6 +205,12 @@ def hostile_batch(tmp_path_factory):
     expected = hostile_class()
     for student, (content, _) in expected.items():
         _write(base / "subs", student, content, out)
+    # wrong file name (graded as missing) and an extra notebook (ignored)
+    wrong = base / "subs" / "wrong-name" / LESSON
+    wrong.mkdir(parents=True)
+    nbformat.write(SOLUTION, str(wrong / "my-work.ipynb"))
+    expected["wrong-name"] = (None, 0)
+    nbformat.write(BLANK, str(base / "subs" / "honest-solution" / LESSON / "scratch.ipynb"))
     start = time.monotonic()
     proc = rnn_course("grade", str(base / "subs"), "--out", str(out), "--workers", "2",
                       "--timeout", "15", "--notebook-timeout", "120", timeout=1500)
@@ -224,6 +233,11 @@ def test_every_problem_has_a_status_and_a_reason(hostile_batch):
     by = {s["student"]: s for s in hostile_batch["report"]["submissions"]}
     assert by["not-json"]["status"] == "invalid" and "JSON" in by["not-json"]["reason"]
     assert by["not-utf8"]["status"] == "invalid" and "UTF-8" in by["not-utf8"]["reason"]
+    assert by["nbformat-3"]["status"] == "invalid" and "nbformat 3" in by["nbformat-3"]["reason"]
+    assert by["enormous"]["status"] == "invalid" and "limit" in by["enormous"]["reason"]
+    assert by["wrong-name"]["status"] == "missing"
+    problems = " ".join(hostile_batch["report"]["problems"])
+    assert "my-work.ipynb" in problems and "scratch.ipynb" in problems
     assert by["exit-kernel"]["status"] == "graded" and "kernel stopped" in \
         by["exit-kernel"]["reason"]
     graded = json.loads((hostile_batch["out"] / "nbgrader" / "autograded" / "loop-forever" /
