@@ -114,6 +114,7 @@ def stock_course(tmp: Path, lessons: list[str], subs: Path, log: Path) -> tuple[
         timed([nbgrader, "generate_assignment", lesson, "--force"], course,
               tmp / f"stock-generate-{lesson}.log")
     t_setup = time.perf_counter() - t_setup
+    cpu_setup = CPU["seconds"]
     shutil.copytree(subs, course / "submitted")
     wall, peak = 0.0, 0
     for lesson in lessons:
@@ -126,7 +127,7 @@ def stock_course(tmp: Path, lessons: list[str], subs: Path, log: Path) -> tuple[
         for lesson in lessons:
             for sub in gb.assignment_submissions(lesson):
                 scores[(sub.student.id, lesson)] = sub.score
-    return wall + t_setup, peak, {"setup_s": t_setup, "scores": scores}
+    return wall + t_setup, peak, {"setup_s": t_setup, "setup_cpu": cpu_setup, "scores": scores}
 
 
 def overhead(tmp: Path, lessons: list[str]) -> list[tuple]:
@@ -180,9 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             CPU["seconds"] = 0.0
             st_wall, st_peak, st = stock_course(tmp, lessons, subs, tmp / "stock.log")
             st_cpu = CPU["seconds"]
-            rows.append(("nbgrader autograde (stock)", n, st_wall, 60 * n / st_wall, st_cpu,
+            rows.append(("stock: generate_assignment + autograde", n, st_wall, 60 * n / st_wall,
+                         st_cpu, st_peak / MB))
+            ag_wall, ag_cpu = st_wall - st["setup_s"], st_cpu - st["setup_cpu"]
+            rows.append(("stock: nbgrader autograde alone", n, ag_wall, 60 * n / ag_wall, ag_cpu,
                          st_peak / MB))
-            ratio = st_wall / rn_wall
+            ratio = ag_wall / rn_wall
             print(f"  stock nbgrader: {st_wall:.1f} s (generate_assignment {st['setup_s']:.1f} s)",
                   flush=True)
             mine = {(s["student"], s["lesson"]): s["score"] for s in report["submissions"]}
@@ -193,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         print(table(["grader", "notebooks", "wall s", "notebooks/min", "CPU s", "peak RSS MB"],
                     rows))
         if ratio is not None:
-            print(f"   throughput ratio rnn-course / stock: {ratio:.2f}x (target 1.8x: "
-                  f"{'met' if ratio >= 1.8 else 'MISSED'}); both walls include setting the "
-                  "course up (generate_assignment)")
-            print(f"   CPU time per notebook: rnn-course {rn_cpu / n:.1f} s, stock {st_cpu / n:.1f} s; "
-                  f"on two otherwise idle cores the ratio could reach at most about "
-                  f"{2 * st_cpu / rn_cpu:.2f}x (2 x stock CPU / rnn-course CPU)")
+            print(f"   throughput ratio rnn-course / stock autograde alone: {ratio:.2f}x (target "
+                  f"1.8x: {'met' if ratio >= 1.8 else 'MISSED'}); counting stock's "
+                  f"generate_assignment runs too (rnn-course's wall includes its own set-up): "
+                  f"{st_wall / rn_wall:.2f}x")
+            print(f"   CPU time per notebook: rnn-course {rn_cpu / n:.1f} s, stock autograde "
+                  f"{ag_cpu / n:.1f} s; on two otherwise idle cores the ratio could reach at most "
+                  f"about {2 * ag_cpu / rn_cpu:.2f}x (2 x stock CPU / rnn-course CPU)")
             print(f"   scores that differ between the two graders: {len(differ)}"
                   + (f" {differ[:4]}" if differ else ""))
         print(f"   rnn-course seconds per notebook (2 at a time): median {median(per_nb):.1f}, "
