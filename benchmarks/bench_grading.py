@@ -15,7 +15,7 @@ notebook at a time). Three measurements:
    ``rnn-course grade --workers 2`` as the class grows (``--memory-classes``; target: flat).
 
 Grading a whole 20 x 7 class takes long; the defaults (one lesson, 6 students, classes of
-4, 8 and 16) finish in about ten minutes on two cores. The issue's full run is
+4, 8 and 16) finish in about six minutes on two cores. The issue's full run is
 ``--lessons all --students 20 --memory-classes 10 20 40``.
 
     .venv/bin/python benchmarks/bench_grading.py [--lessons 03-rnn-cell] [--students 6]
@@ -62,8 +62,7 @@ def make_class(folder: Path, lessons: list[str], students: int, offset: int = 0)
 
 
 def env() -> dict:
-    return dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                PYTHONWARNINGS="ignore")
+    return dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 CPU = {"seconds": 0.0}  # CPU time of every command run by timed(), added up
