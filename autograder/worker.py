@@ -17,11 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
+# Importing jsonschema (through nbformat) builds a grammar for the optional rfc3987_syntax
+# format checker, about 0.9 s of a process that lives for one notebook; notebooks never use
+# that format, so the checker is left out.
+sys.modules.setdefault("rfc3987_syntax", None)
 
-from .assemble import assemble, is_test
-from .judge import GradingTimeout, Judge, StudentCodeError
-from .kernel import GradingKernel, Limits
+import nbformat  # noqa: E402
+
+from .assemble import assemble, is_test  # noqa: E402
+from .judge import GradingTimeout, Judge, StudentCodeError  # noqa: E402
+from .kernel import GradingKernel, Limits  # noqa: E402
 
 
 def _error_output(ename: str, evalue: str):
