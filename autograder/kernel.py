@@ -57,6 +57,19 @@ def isolation_available() -> str:
     return "limits"
 
 
+def user_processes(uid: int) -> list[int]:
+    """Process ids of ``uid``, zombies included."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def kill_user_processes(uid: int) -> int:
     """Kill every process of ``uid`` (what a kernel left behind: forks, sleepers)."""
     import signal
@@ -103,6 +116,9 @@ class UidPool:
                 os.close(fd)
                 continue
             kill_user_processes(uid)  # whatever an earlier, killed run left behind
+            if user_processes(uid):  # unreaped zombies still count against its limits
+                os.close(fd)
+                continue
             return uid, fd
         raise RuntimeError("no free user id for a grading kernel")
 
@@ -156,10 +172,17 @@ class GradingKernel:
     def start(self, timeout: float = 90) -> None:
         env = kernel_env()
         env["HOME"] = self._tmp.name
-        self.km.start_kernel(env=env, cwd=self._tmp.name)
+        log_path = Path(self._tmp.name) / "kernel-stderr.log"
+        self._log = open(log_path, "wb")
+        self.km.start_kernel(env=env, cwd=self._tmp.name, stderr=self._log)
         self.kc = self.km.client()
         self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=timeout)
+        try:
+            self.kc.wait_for_ready(timeout=timeout)
+        except RuntimeError as e:
+            self._log.flush()
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+            raise RuntimeError(f"{e} ({tail[0][:300] if tail else 'no output'})") from None
         run = self.run(BOOTSTRAP, timeout=60, silent=True)
         if run.status != "ok":
             raise RuntimeError(f"the grading kernel could not start ({run.ename}: {run.evalue})")
@@ -181,6 +204,8 @@ class GradingKernel:
             pass
         if self.uid is not None:
             kill_user_processes(self.uid)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
         self._tmp.cleanup()
 
     # ------------------------------------------------------------------ execution

@@ -65,10 +65,18 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                  uid: int | None = None) -> dict:
     """Execute ``nb`` in place. Returns what happened to the notebook as a whole."""
     start = time.monotonic()
-    kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid)
     status, reason = "ok", ""
+    for attempt in range(3):  # a kernel that fails to start is never the student's doing
+        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid)
+        try:
+            kernel.start()
+            break
+        except Exception:
+            kernel.shutdown()
+            if attempt == 2:
+                raise
+            time.sleep(1 + attempt)
     try:
-        kernel.start()
         judge = Judge(kernel, timeout=limits.cell_seconds)
         setup_source = None
         for cell in nb.cells:
