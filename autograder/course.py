@@ -52,10 +52,6 @@ def source_notebook(lesson: str, root: Path = ROOT) -> Path:
     return root / "solutions" / lesson / f"{lesson}.ipynb"
 
 
-def release_notebook(lesson: str, root: Path = ROOT) -> Path:
-    return root / "lessons" / lesson / f"{lesson}.ipynb"
-
-
 def read_notebook_json(path: Path) -> dict:
     """Read a notebook file as JSON, turning every problem into one clear CourseError."""
     import nbformat

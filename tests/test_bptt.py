@@ -126,16 +126,21 @@ def test_softmax_cross_entropy():
     assert loss == pytest.approx(0.0)
 
 
-def test_model_backward_matches_torch():
-    rng = np.random.default_rng(7)
-    V, H, N, T = 6, 5, 2, 4
+def _lm_case(rng, V: int, H: int, N: int, T: int):
+    """Random parameters and batch; hidden states, loss and gradients from the step pairs."""
     p = init_params(V, H, V, rng)
     p["bh"], p["bq"] = rng.normal(size=H), rng.normal(size=V)
     X, Y = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
     h0 = rng.normal(size=(N, H))
-    O, _, cache = model_forward(p, np.eye(V)[X], h0)
+    O, Hs, cache = model_forward(p, np.eye(V)[X], h0)
     loss, dO = bptt.softmax_cross_entropy(O, Y)
-    g = bptt.model_backward(dO, cache)
+    return p, X, Y, h0, Hs, loss, bptt.model_backward(dO, cache)
+
+
+def test_model_backward_matches_torch():
+    rng = np.random.default_rng(7)
+    V, N, T = 6, 2, 4
+    p, X, Y, h0, _, loss, g = _lm_case(rng, V, H=5, N=N, T=T)
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
     h, outs = torch.tensor(h0), []
     for t in range(T):
@@ -152,14 +157,7 @@ def test_model_backward_matches_torch():
 def test_fast_lm_grads_equal_the_reference_pairs():
     rng = np.random.default_rng(8)
     for V in (7, 300):  # one-hot product and scatter-add paths
-        H, N, T = 5, 3, 6
-        p = init_params(V, H, V, rng)
-        p["bh"], p["bq"] = rng.normal(size=H), rng.normal(size=V)
-        X, Y = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
-        h0 = rng.normal(size=(N, H))
-        O, Hs, cache = model_forward(p, np.eye(V)[X], h0)
-        loss, dO = bptt.softmax_cross_entropy(O, Y)
-        g = bptt.model_backward(dO, cache)
+        p, X, Y, h0, Hs, loss, g = _lm_case(rng, V, H=5, N=3, T=6)
         work: dict = {}
         for _ in range(2):  # the reused buffers give the same answer
             loss2, g2, hT = bptt.lm_loss_and_grads(p, X, Y, h0, work)
