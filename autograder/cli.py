@@ -1,4 +1,4 @@
-"""The instructor's subcommands of ``rnn-course`` (release, grade)."""
+"""The instructor's subcommands of ``rnn-course`` (release, render, grade)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ def run(args) -> int:
             from .release import release
 
             release(args.lessons or None)
+            return 0
+        if args.command == "render":
+            from .render import render
+
+            differ = render(args.lessons or None, check=args.check)
+            if args.check and differ:
+                print(f"rnn-course render: {', '.join(differ)} differ from a fresh rendering.",
+                      file=sys.stderr)
+                return 1
             return 0
         if args.command == "grade":
             from .grade import GradeSettings, grade_command

@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("release", help="regenerate lessons/ from solutions/ (instructor)")
     r.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
 
+    rc = sub.add_parser("render", help="write the visible tests' cases into solutions/ "
+                                       "from the reference (instructor; release does it too)")
+    rc.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    rc.add_argument("--check", action="store_true",
+                    help="write nothing; exit 1 if a notebook differs from a fresh rendering")
+
     g = sub.add_parser("grade", help="autograde a folder or zip of submissions (instructor)")
     g.add_argument("submissions", help="folder <student>/<lesson>/<lesson>.ipynb, or a zip")
     g.add_argument("--out", required=True, help="output folder for gradebook and reports")
