@@ -11,7 +11,7 @@ message, so a test can say "you forgot the bias gradient" instead of "values dif
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,8 @@ __all__ = [
     "check_text_answer",
     "rel_error",
     "passed",
+    "form_ok",
+    "check_earlier",
 ]
 
 
@@ -44,6 +46,26 @@ class CheckFailed(AssertionError):
 def passed(what: str) -> None:
     """Print a one-line confirmation (test cells end with it so success is visible)."""
     print(f"✔ {what}")
+
+
+def form_ok(what: str) -> None:
+    """End a visible test that can only check the form of an answer (a set of letters, an
+    integer): it says so, and never that the answer is right."""
+    print(f"✔ form OK — {what}; the answer itself is scored when graded.")
+
+
+def check_earlier(exercise: str, check: Callable[[], None]) -> None:
+    """Run ``check`` — the test of an earlier exercise this one builds on — first.
+
+    If it fails, the failure says to fix that exercise first, so that a mistake there does not
+    read as a fresh error here. ``exercise`` names it as the lesson does ("exercise 2,
+    rnn_step_forward").
+    """
+    try:
+        check()
+    except CheckFailed as e:
+        raise CheckFailed(f"this test calls your {exercise}, which is not right yet "
+                          f"({e.message.rstrip('.')}): fix {exercise} first.") from None
 
 
 def _a(noun: str) -> str:
