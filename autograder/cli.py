@@ -1,4 +1,4 @@
-"""The instructor's subcommands of ``rnn-course`` (release, render, grade)."""
+"""The instructor's subcommands of ``rnn-course`` (release, render, bundle, grade)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ def run(args) -> int:
                 print(f"rnn-course render: {', '.join(differ)} differ from a fresh rendering.",
                       file=sys.stderr)
                 return 1
+            return 0
+        if args.command == "bundle":
+            from pathlib import Path
+
+            from .bundle import write_bundle
+
+            write_bundle(Path(args.out))
             return 0
         if args.command == "grade":
             from .grade import GradeSettings, grade_command

@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     rc.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if a notebook differs from a fresh rendering")
 
+    b = sub.add_parser("bundle", help="write what a student receives as one zip (instructor)")
+    b.add_argument("--out", required=True, help="folder to write rnn-course-student.zip into")
+
     g = sub.add_parser("grade", help="autograde a folder or zip of submissions (instructor)")
     g.add_argument("submissions", help="folder <student>/<lesson>/<lesson>.ipynb, or a zip")
     g.add_argument("--out", required=True, help="output folder for gradebook and reports")

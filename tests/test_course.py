@@ -142,13 +142,18 @@ def test_no_solution_or_hidden_test_line_is_in_the_release():
 
 
 def test_lessons_hold_exactly_their_handouts():
-    """Each released lesson folder holds its notebook and its hand-outs, nothing else."""
+    """Each released lesson's ``.py`` files are exactly its hand-outs; every other file in it
+    comes from the lesson's source folder."""
     from autograder.release import handouts
 
     for lesson in LESSONS:
-        files = sorted(p.name for p in (ROOT / "lessons" / lesson).iterdir() if p.is_file())
-        assert files == sorted([f"{lesson}.ipynb", *handouts(lesson)]), \
-            f"lessons/{lesson}/ holds {files}; run `rnn-course release` and commit lessons/"
+        released = [p for p in (ROOT / "lessons" / lesson).iterdir() if p.is_file()]
+        py = sorted(p.name for p in released if p.suffix == ".py")
+        assert py == sorted(handouts(lesson)), \
+            f"lessons/{lesson}/ holds {py}; run `rnn-course release` and commit lessons/"
+        others = [p.name for p in released if p.suffix != ".py"
+                  and not (ROOT / "solutions" / lesson / p.name).is_file()]
+        assert not others, f"lessons/{lesson}/ holds {others}, which its source does not"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
