@@ -20,16 +20,13 @@ __all__ = ["attention_cost_table", "gradient_reach", "reach_figure"]
 
 
 def _norms_back_in_time(last: torch.Tensor, nodes: list[torch.Tensor]) -> np.ndarray:
-    """Spectral norm of ∂last/∂node for every node (batch of one, ``last`` of shape (1, H))."""
-    H = last.shape[1]
-    rows = [torch.autograd.grad(last[0, i], nodes, retain_graph=True, allow_unused=True)
-            for i in range(H)]
-    out = np.empty(len(nodes))
-    for t in range(len(nodes)):
-        J = torch.stack([r[t][0] if r[t] is not None else torch.zeros(H, dtype=last.dtype)
-                         for r in rows])
-        out[t] = float(torch.linalg.matrix_norm(J, ord=2))
-    return out
+    """Spectral norm of ∂last/∂node for every node.
+
+    The batch holds H identical copies of one sequence; row i of the Jacobian is the gradient
+    of ``last[i, i]`` reaching row i of a node, so one backward pass gives every Jacobian.
+    """
+    grads = torch.autograd.grad(torch.diagonal(last).sum(), nodes)
+    return np.array([float(torch.linalg.matrix_norm(g, ord=2)) for g in grads])
 
 
 def gradient_reach(length: int = 60, hidden: int = 16, inputs: int = 8, seed: int = 0,
@@ -51,16 +48,17 @@ def gradient_reach(length: int = 60, hidden: int = 16, inputs: int = 8, seed: in
         gru.bias_ih[hidden:2 * hidden] += update_bias
     xs = input_scale * torch.randn(length, 1, inputs, dtype=torch.float64,
                                    generator=torch.Generator().manual_seed(seed + 1))
+    xs = xs.expand(length, hidden, inputs)  # H copies of the sequence (see _norms_back_in_time)
     curves: dict[str, np.ndarray] = {"t": np.arange(length + 1)}
     for name, cell in (("vanilla", rnn), ("gru", gru)):
-        h = torch.zeros(1, hidden, dtype=torch.float64, requires_grad=True)
+        h = torch.zeros(hidden, hidden, dtype=torch.float64, requires_grad=True)
         nodes = [h]
         for x in xs:
             h = cell(x, h)
             nodes.append(h)
         curves[name] = _norms_back_in_time(h, nodes)
-    h = torch.zeros(1, hidden, dtype=torch.float64)
-    c = torch.zeros(1, hidden, dtype=torch.float64, requires_grad=True)
+    h = torch.zeros(hidden, hidden, dtype=torch.float64)
+    c = torch.zeros(hidden, hidden, dtype=torch.float64, requires_grad=True)
     nodes = [c]
     for x in xs:
         h, c = lstm(x, (h, c))

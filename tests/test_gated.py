@@ -181,3 +181,50 @@ def test_parameter_counts_are_four_and_three_times_a_vanilla_cell():
     lstm = torch.nn.LSTM(28, 512)
     torch_count = sum(p.numel() for p in lstm.parameters())
     assert torch_count == g.n_params("lstm", 28, 512) + 4 * 512  # torch keeps two biases
+
+
+def test_gradient_reach_equals_the_jacobian_of_a_direct_run():
+    from torch import nn
+
+    from rnnkit.gated_plots import attention_cost_table, gradient_reach
+
+    T, H, D = 6, 4, 3
+    curves = gradient_reach(length=T, hidden=H, inputs=D, seed=2, forget_bias=1.0)
+    assert all(np.isclose(curves[k][-1], 1.0) for k in ("vanilla", "lstm", "gru"))
+    torch.manual_seed(2)
+    cells = {"vanilla": nn.RNNCell(D, H).double(), "lstm": nn.LSTMCell(D, H).double(),
+             "gru": nn.GRUCell(D, H).double()}
+    with torch.no_grad():
+        cells["lstm"].bias_ih[H:2 * H] += 1.0
+    xs = torch.randn(T, 1, D, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    for name in ("vanilla", "gru"):
+        states = [torch.zeros(1, H, dtype=torch.float64)]
+        for x in xs:
+            states.append(cells[name](x, states[-1]))
+        for t in (0, 3):
+            def run(h, t=t, name=name):
+                for x in xs[t:]:
+                    h = cells[name](x, h)
+                return h
+            J = torch.autograd.functional.jacobian(run, states[t].detach()).reshape(H, H)
+            assert np.isclose(curves[name][t], float(torch.linalg.matrix_norm(J, ord=2)))
+    h, c = torch.zeros(1, H, dtype=torch.float64), torch.zeros(1, H, dtype=torch.float64)
+    hs, cs = [h], [c]
+    for x in xs:
+        h, c = cells["lstm"](x, (h, c))
+        hs.append(h)
+        cs.append(c)
+
+    def run_c(c1):  # c_1 -> c_T, with h_1 = o_1 * tanh(c_1) recomputed from it (o_1 fixed)
+        lstm = cells["lstm"]
+        a = xs[0] @ lstm.weight_ih.T + hs[0] @ lstm.weight_hh.T + lstm.bias_ih + lstm.bias_hh
+        h, c = torch.sigmoid(a[:, 3 * H:]) * torch.tanh(c1), c1
+        for x in xs[1:]:
+            h, c = lstm(x, (h, c))
+        return c
+
+    J = torch.autograd.functional.jacobian(run_c, cs[1].detach()).reshape(H, H)
+    assert np.isclose(curves["lstm"][1], float(torch.linalg.matrix_norm(J, ord=2)))
+    table = attention_cost_table([10, 1000], d_model=4)
+    assert table[1]["attention_matrix_entries"] == 10**6 and table[1]["rnn_sequential_steps"] == 1000
+    assert table[0]["score_multiply_adds"] == 400

@@ -33,7 +33,8 @@ LSTM_FORWARD_SENTENCES = {
     "squash_twice": ("the cell state is squashed twice: c itself is the plain sum of the kept "
                      "old cell and the new input (the additive path); tanh is applied to c only "
                      "on the way to h."),
-    "no_tanh_c": "h is missing the tanh of the cell state: h = o * tanh(c).",
+    "no_tanh_c": ("h uses the cell state unsquashed: the output gate scales the tanh of the "
+                  "cell state, not the cell state itself."),
     "cs231n_order": ("the gate blocks are read in CS231n's order i, f, o, g; this course uses "
                      "torch's order i, f, g, o, so the third block of H columns is the candidate "
                      "g and the fourth the output gate o."),
@@ -299,6 +300,24 @@ def params_mistakes(kind: str) -> list[tuple[int, str]]:
     return out
 
 
+# ---------------------------------------------------------------------------- gates quiz
+
+GATES_QUIZ = {"A", "C", "E"}
+GATES_QUIZ_REASONS = {
+    "A": ("option A is true: c_t = 1 * c_{t-1} + 0 * g_t copies the cell, and the cell path's "
+          "Jacobian diag(f_t) is then the identity."),
+    "B": ("option B is false: gates in (0, 1) do not bound the gradient — the cell also feeds the "
+          "gates through h, and section 5's figure shows the norm growing above 1; LSTMs are "
+          "still trained with clipping."),
+    "C": ("option C is true: with z = 1, h_t = h_{t-1} at every step, whatever the input, so "
+          "the state stays h_0."),
+    "D": ("option D is false: the cell state is not squashed — it adds a write in (-1, 1) at "
+          "every step and can grow beyond 1; only tanh(c_t), on the way to h_t, is bounded."),
+    "E": ("option E is true: sigmoid(b_f) near 1 keeps the forget gates open at the start, so "
+          "the product of forget gates along the cell path shrinks slowly (section 5)."),
+}
+
+
 # ---------------------------------------------------------------------------- planted mistakes
 
 _NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "08-gated-cells" / \
@@ -340,7 +359,7 @@ def _planted() -> list[Planted]:
                ("c = f * c_prev + i * g", "c = np.tanh(f * c_prev + i * g)")),
         _plant(lf, "t08_lstm_forward", "no sigmoid", "no_sigmoid",
                ("i, f, o = sigmoid(ai), sigmoid(af), sigmoid(ao)", "i, f, o = ai, af, ao")),
-        _plant(lf, "t08_lstm_forward", "missing the tanh", "no_tanh_c",
+        _plant(lf, "t08_lstm_forward", "unsquashed", "no_tanh_c",
                ("h = o * tc", "h = o * c")),
         _plant(lf, "t08_lstm_forward", "CS231n's order", "cs231n_order",
                ("ai, af, ag, ao = ", "ai, af, ao, ag = ")),
@@ -390,6 +409,10 @@ def _planted() -> list[Planted]:
         _plant("q08_params", "t08_params", "torch's count", "params_torch_biases",
                ("n_params_gru = 3 * (28 * 512 + 512 * 512 + 512)",
                 "n_params_gru = 3 * (28 * 512 + 512 * 512 + 2 * 512)"), hidden=True),
+        _plant("q08_gates_quiz", "t08_gates_quiz", "option B is false", "quiz_gates_stop_explosions",
+               ('{"A", "C", "E"}', '{"A", "B", "C", "E"}'), hidden=True),
+        _plant("q08_gates_quiz", "t08_gates_quiz", "missing: option E", "quiz_forget_bias_missed",
+               ('{"A", "C", "E"}', '{"A", "C"}'), hidden=True),
     ]
 
 
