@@ -88,6 +88,10 @@ def prepare_workspace(ws: Path, lessons: list[str], db_url: str, root: Path = RO
             shutil.rmtree(dest)
         shutil.copytree(root / "solutions" / lesson, dest,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    from .release import write_handouts
+
+    for lesson in lessons:
+        write_handouts(lesson, ws)  # released with the lesson, as `rnn-course release` does
     api = nbgrader_api(ws, db_url)
     for lesson in lessons:
         result = api.generate_assignment(lesson, force=True, create=True)
@@ -304,7 +308,7 @@ def _settings_dict(settings: GradeSettings) -> dict:
 
 
 def cluster_task(lesson: str, student: str, release: str, source: str, submitted: str,
-                 settings: dict) -> dict:
+                 settings: dict, files: dict[str, str] | None = None) -> dict:
     """Grade one notebook on a Dask worker: the same worker process as local grading, in a
     private folder of the worker's machine. Returns the outcome and the autograded notebook."""
     import tempfile
@@ -318,6 +322,8 @@ def cluster_task(lesson: str, student: str, release: str, source: str, submitted
             path = ws / folder / lesson / f"{lesson}.ipynb"
             path.parent.mkdir(parents=True)
             path.write_text(text, encoding="utf-8")
+        for name, text in (files or {}).items():  # the lesson's hand-outs
+            (ws / "lessons" / lesson / name).write_text(text, encoding="utf-8")
         cfg = GradeSettings(**settings)
         hide = hidden_paths(ws, ws, ws)
         held = UidPool().acquire() if isolation_available() == "user+mounts" else None
@@ -343,7 +349,8 @@ def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[P
             cluster_task, sub.lesson, sub.student,
             read(ws / "lessons" / sub.lesson / f"{sub.lesson}.ipynb"),
             read(ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb"),
-            read(_submitted_path(ws, sub)), _settings_dict(settings), pure=False,
+            read(_submitted_path(ws, sub)), _settings_dict(settings),
+            {p.name: read(p) for p in (ws / "lessons" / sub.lesson).glob("*.py")}, pure=False,
             key=f"grade-{sub.student}-{sub.lesson}-{os.urandom(4).hex()}")
         info = future.result()
         text = info.pop("notebook", None)

@@ -148,8 +148,9 @@ def kernel_env() -> dict:
 
 class GradingKernel:
     def __init__(self, limits: Limits, hide: list[Path], isolation: str | None = None,
-                 uid: int | None = None):
+                 uid: int | None = None, files: dict[str, str] | None = None):
         self.limits = limits
+        self.files = dict(files or {})  # written into the kernel's working folder at start
         self.isolation = isolation or isolation_available()
         self._tmp = tempfile.TemporaryDirectory(prefix="rnn-kernel-")
         os.chmod(self._tmp.name, 0o755)
@@ -183,9 +184,17 @@ class GradingKernel:
             self._log.flush()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
             raise RuntimeError(f"{e} ({tail[0][:300] if tail else 'no output'})") from None
-        run = self.run(BOOTSTRAP, timeout=60, silent=True)
+        run = self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
         if run.status != "ok":
             raise RuntimeError(f"the grading kernel could not start ({run.ename}: {run.evalue})")
+
+    def _files_code(self) -> str:
+        """Code that writes ``self.files`` into the kernel's working folder (as the kernel's
+        own user, inside its sandbox), where the notebook imports them from."""
+        if not self.files:
+            return ""
+        return (f"import pathlib as _p\nfor _n, _t in {self.files!r}.items():\n"
+                "    _p.Path(_n).write_text(_t, encoding='utf-8')\ndel _p, _n, _t\n")
 
     def alive(self) -> bool:
         return self.km.is_alive()
@@ -193,7 +202,7 @@ class GradingKernel:
     def restart(self) -> None:
         self.km.restart_kernel(now=True)
         self.kc.wait_for_ready(timeout=90)
-        self.run(BOOTSTRAP, timeout=60, silent=True)
+        self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
 
     def shutdown(self) -> None:
         try:
@@ -287,7 +296,7 @@ class GradingKernel:
                     return
             self.km.restart_kernel(now=True)  # an interrupt did not stop it
             self.kc.wait_for_ready(timeout=60)
-            self.run(BOOTSTRAP, timeout=60, silent=True)
+            self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
         except Exception:
             pass
 

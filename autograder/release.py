@@ -13,9 +13,6 @@ import re
 import tempfile
 from pathlib import Path
 
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-
 from .course import (
     ROOT,
     CourseError,
@@ -28,7 +25,11 @@ from .course import (
 )
 
 
-def nbgrader_api(root: Path, db_url: str, **overrides) -> NbGraderAPI:
+def nbgrader_api(root: Path, db_url: str, **overrides):
+    """nbgrader's API on the course at ``root`` with the gradebook ``db_url``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
     tools_on_path()
     config = load_config(**overrides)
     config.CourseDirectory.root = str(root)

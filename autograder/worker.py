@@ -35,12 +35,10 @@ def _error_output(ename: str, evalue: str):
 
 def _message(ename: str, evalue: str) -> tuple[str, str]:
     """The failure as shown to the student: a check's sentence, or what went wrong."""
-    if ename == "CheckFailed":
-        return ename, evalue
-    if ename == "NotImplementedError":
-        return ename, "an exercise this test relies on is not answered yet."
-    if ename == "NameError":
-        return ename, f"{evalue} — run the cell that defines it, or answer that exercise."
+    if ename in ("CheckFailed", "NotImplementedError", "NameError"):
+        from rnnkit.checks import failure_sentence
+
+        return ename, failure_sentence(ename, evalue, where="test")
     if ename == GradingTimeout.__name__:
         return "TimeoutError", evalue
     if ename == StudentCodeError.__name__:
@@ -62,12 +60,14 @@ def _as_points(value) -> float | None:
 
 
 def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
-                 uid: int | None = None) -> dict:
-    """Execute ``nb`` in place. Returns what happened to the notebook as a whole."""
+                 uid: int | None = None, files: dict[str, str] | None = None) -> dict:
+    """Execute ``nb`` in place. Returns what happened to the notebook as a whole.
+
+    ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder."""
     start = time.monotonic()
     status, reason = "ok", ""
     for attempt in range(3):  # a kernel that fails to start is never the student's doing
-        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid)
+        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid, files=files)
         try:
             kernel.start()
             break
@@ -135,7 +135,13 @@ def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], bud
     submitted = nbformat.read(
         str(wsp / "submitted" / student / lesson / f"{lesson}.ipynb"), as_version=4)
     nb = assemble(release, source, submitted)
-    info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid)
+    # the lesson's hand-outs (earlier lessons' code released with it): in the kernel's folder,
+    # and importable by the judge's setup and test cells from the grader's own copy
+    handouts = wsp / "lessons" / lesson
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
+    sys.path.insert(0, str(handouts))
+    info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
+                        files)
     out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))

@@ -24,7 +24,9 @@ def setup_notebook(seed: int = 0) -> np.random.Generator:
     models are small: more threads only fight over the cores, which slows them down many
     times when anything else is running, as in grading), and
     sets plotly's renderer so figures appear in JupyterLab, in exported HTML and in nbgrader
-    feedback. Returns a numpy Generator seeded with ``seed``.
+    feedback, and makes a failed check or an unanswered exercise show as one sentence that
+    does not stop Run All (:func:`rnnkit.checks.show_failures_as_sentences`). Returns a numpy
+    Generator seeded with ``seed``.
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -39,4 +41,7 @@ def setup_notebook(seed: int = 0) -> np.random.Generator:
 
     pio.renderers.default = "plotly_mimetype+notebook"
     np.set_printoptions(precision=4, suppress=True)
+    from .checks import show_failures_as_sentences
+
+    show_failures_as_sentences()
     return np.random.default_rng(seed)

@@ -11,6 +11,7 @@ message, so a test can say "you forgot the bias gradient" instead of "values dif
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -32,6 +33,8 @@ __all__ = [
     "passed",
     "form_ok",
     "check_earlier",
+    "failure_sentence",
+    "show_failures_as_sentences",
 ]
 
 
@@ -41,6 +44,10 @@ class CheckFailed(AssertionError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback: the sentence alone."""
+        return [f"✘ {self.message}"]
 
 
 def passed(what: str) -> None:
@@ -66,6 +73,127 @@ def check_earlier(exercise: str, check: Callable[[], None]) -> None:
     except CheckFailed as e:
         raise CheckFailed(f"this test calls your {exercise}, which is not right yet "
                           f"({e.message.rstrip('.')}): fix {exercise} first.") from None
+
+
+_UNDEFINED = re.compile(r"name '(?P<name>[^']+)' is not defined")
+_QUALNAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+
+
+def failure_sentence(ename: str, evalue: str = "", name: str | None = None,
+                     where: str = "cell") -> str:
+    """The one plain sentence shown for a cell that failed, everywhere the course shows one.
+
+    ``ename``/``evalue``: the exception's class name and text; ``name``: the function (or
+    ``Class.method``) that raised ``NotImplementedError`` when known; ``where``: ``"cell"``
+    (the notebook or an answer cell in validate) or ``"test"`` (a test cell: the failure is
+    in an exercise the test calls). A ``NotImplementedError`` whose text is a bare name (the
+    notebook puts the stub's name there) names that stub. Used by the notebook itself (see
+    :func:`show_failures_as_sentences`), by ``rnn-course validate`` and by the grader's feedback.
+    """
+    evalue = (evalue or "").strip()
+    if ename == "CheckFailed":
+        return evalue or "the check failed."
+    if ename == "NotImplementedError":
+        name = name or (evalue if _QUALNAME.match(evalue) else None)
+        if name:
+            return (f"{name} is not answered yet: write its body in its exercise cell, in place "
+                    "of `raise NotImplementedError()`.")
+        if where == "test":
+            return "an exercise this test relies on is not answered yet."
+        return ("this exercise is not answered yet: replace `raise NotImplementedError()` with "
+                "your answer.")
+    if ename == "NameError":
+        m = _UNDEFINED.search(evalue)
+        what = f"`{m.group('name')}`" if m else "a name this cell uses"
+        if where == "test":
+            return (f"{what} is not defined when this test runs: answer the exercise that "
+                    "defines it, keeping the name the exercise asks for.")
+        return (f"{what} is not defined yet: answer the exercise that defines it, or run the "
+                "cell that does (Run All runs every cell in order).")
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+_SENTENCE = "_rnnkit_sentence"  # set on an exception the notebook showed as one sentence
+
+
+def _innermost(tb):
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb
+
+
+def _person_at_keyboard(shell) -> bool:
+    """True when the running request comes from a front end a person uses (JupyterLab,
+    Notebook: they accept ``input()``); False for ``rnn-course validate``, nbconvert and the
+    grader, which run a notebook unattended and must see every failure as one."""
+    kernel = getattr(shell, "kernel", None)
+    try:
+        content = kernel.get_parent("shell").get("content", {})
+    except Exception:
+        return False
+    return bool(content.get("allow_stdin")) and bool(content.get("stop_on_error", True))
+
+
+def show_failures_as_sentences(shell=None) -> bool:
+    """Show a failed check, an unanswered exercise or an undefined name as one sentence.
+
+    Installed in the notebook's IPython kernel by :func:`rnnkit.setup_notebook`: a
+    :class:`CheckFailed`, a ``NotImplementedError`` raised by an exercise stub and a
+    ``NameError`` in notebook code show :func:`failure_sentence` instead of a traceback (any
+    other error keeps its traceback, which helps to debug one's own code). When a person runs
+    the notebook (Run All in JupyterLab), such a failure does not stop the cells after it: the
+    kernel answers the cell as finished, so the demonstrations and figures that follow still
+    run. Unattended runs (``rnn-course validate``, nbconvert, grading) still see each failure.
+    Returns False outside IPython.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    cells = getattr(getattr(shell, "compile", None), "_filename_map", {})
+
+    def handler(sh, etype, value, tb, tb_offset=None):
+        last = _innermost(tb)
+        code = last.tb_frame.f_code if last is not None else None
+        in_cell = code is not None and code.co_filename in cells
+        if issubclass(etype, CheckFailed):
+            shown, sentence = value, failure_sentence("CheckFailed", str(value))
+        elif in_cell and issubclass(etype, NotImplementedError | NameError):
+            name = None
+            if issubclass(etype, NotImplementedError) and code.co_name != "<module>":
+                name = getattr(code, "co_qualname", code.co_name)
+            # the function's name travels in the error's text, so that validate can say it too
+            shown = etype(name) if name and not str(value) else value
+            sentence = failure_sentence(etype.__name__, str(shown), name)
+        else:
+            sh.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return None
+        try:
+            setattr(value, _SENTENCE, True)
+        except AttributeError:  # pragma: no cover - every exception class allows it
+            pass
+        sh._showtraceback(etype, shown, [f"✘ {sentence}"])
+        return None
+
+    def after_cell(result) -> None:
+        err = getattr(result, "error_in_exec", None)
+        if err is not None and getattr(err, _SENTENCE, False) and _person_at_keyboard(shell):
+            result.error_in_exec = None  # the reply says "ok": Run All goes on
+
+    shell.set_custom_exc((CheckFailed, NotImplementedError, NameError), handler)
+    previous = getattr(shell, "_rnnkit_after_cell", None)
+    if previous is not None:
+        try:
+            shell.events.unregister("post_run_cell", previous)
+        except ValueError:
+            pass
+    shell.events.register("post_run_cell", after_cell)
+    shell._rnnkit_after_cell = after_cell
+    return True
 
 
 def _a(noun: str) -> str:

@@ -1,4 +1,6 @@
-"""Shared fixtures: the repository root and one graded class covering every lesson."""
+"""Shared fixtures: the repository root, every lesson's hand-outs written beside its
+solution, and one graded class covering every lesson (or those named in
+``RNN_COURSE_TEST_LESSONS``, e.g. ``RNN_COURSE_TEST_LESSONS=03-rnn-cell,04-bptt``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _handouts_beside_solutions():
+    """Write each lesson's hand-outs into ``solutions/NN-name/`` (git-ignored there), as
+    ``rnn-course release`` does, so that a solution notebook run by a test imports them."""
+    from autograder.release import write_handouts
+
+    for lesson in lessons():
+        write_handouts(lesson)
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +52,30 @@ def lessons() -> list[str]:
     return lesson_ids()
 
 
+def graded_lessons() -> list[str]:
+    """The lessons whose notebooks tests grade and run: all, or the comma-separated ids (or
+    two-digit numbers) in ``RNN_COURSE_TEST_LESSONS``."""
+    every = lessons()
+    wanted = [w.strip() for w in os.environ.get("RNN_COURSE_TEST_LESSONS", "").split(",")
+              if w.strip()]
+    if not wanted:
+        return every
+    chosen = [lesson for lesson in every if lesson in wanted or lesson[:2] in wanted]
+    unknown = [w for w in wanted if not any(w in (lesson, lesson[:2]) for lesson in every)]
+    if unknown:
+        raise pytest.UsageError(f"RNN_COURSE_TEST_LESSONS names no lesson {unknown} "
+                                f"(lessons: {', '.join(every)})")
+    return chosen
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory) -> dict:
-    """``rnn-course grade`` on one batch: for every lesson a copy of the solution notebook
-    (student ``solution``) and the untouched student notebook (student ``blank``)."""
+    """``rnn-course grade`` on one batch: for every lesson (see :func:`graded_lessons`) a copy
+    of the solution notebook (student ``solution``) and the untouched student notebook
+    (student ``blank``)."""
     base = tmp_path_factory.mktemp("class")
     subs = base / "submitted"
-    for lesson in lessons():
+    for lesson in graded_lessons():
         for student, src in (("solution", ROOT / "solutions"), ("blank", ROOT / "lessons")):
             dest = subs / student / lesson
             dest.mkdir(parents=True)

@@ -1,17 +1,29 @@
-"""Course-wide tests: every lesson present is covered the moment it lands."""
+"""Course-wide tests: every lesson present is covered the moment it lands.
+
+The tests that grade notebooks (full marks for the solution, zero for the untouched release)
+cover every lesson, or only those named in the environment variable
+``RNN_COURSE_TEST_LESSONS`` (lesson ids or their two-digit numbers, comma-separated), e.g.
+
+    RNN_COURSE_TEST_LESSONS=03-rnn-cell,04-bptt pytest tests/test_course.py
+
+The checks that read files (``lessons/`` equals a fresh release, no solution line in it,
+conventions, MCQs) always cover the whole course.
+"""
 
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, lessons
+from conftest import ROOT, graded_lessons, lessons
 
 LESSONS = lessons()
+GRADED = graded_lessons()
 BLOCKS = re.compile(
     r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
 
@@ -24,7 +36,7 @@ def _cells(path: Path):
     return nbformat.read(str(path), as_version=4).cells
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("lesson", GRADED)
 def test_solution_runs_without_error_and_earns_full_marks(graded_class, lesson):
     """(a) + (b): the solution copy, graded, has no error in any cell and full marks."""
     sub = next(s for s in graded_class["report"]["submissions"]
@@ -42,7 +54,7 @@ def test_solution_runs_without_error_and_earns_full_marks(graded_class, lesson):
         assert c["score"] == c["max_score"], f"{lesson} {c['grade_id']}: {c['message']}"
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("lesson", GRADED)
 def test_untouched_student_notebook_earns_zero(graded_class, lesson):
     """(b): every autograded cell of the blank release scores zero."""
     sub = next(s for s in graded_class["report"]["submissions"]
@@ -60,7 +72,7 @@ def test_grading_writes_the_contract_files(graded_class):
     header = (out / "grades.csv").read_text().splitlines()[0]
     assert header.startswith("assignment,duedate,timestamp,student_id")
     assert (out / "report.html").is_file()
-    for lesson in LESSONS:
+    for lesson in GRADED:
         for student in ("solution", "blank"):
             page = (out / "feedback" / student / lesson / f"{lesson}.html").read_text()
             assert "BEGIN HIDDEN TESTS" not in page and "autograder.reference" not in page
@@ -85,37 +97,58 @@ def test_lessons_equal_a_fresh_release(tmp_path):
                            "run `rnn-course release` and commit lessons/"
 
 
-def _secret_lines() -> dict[str, set[str]]:
-    """Lines inside solution and hidden-test blocks that the course shows nowhere in the open
-    (a generic line such as ``with torch.no_grad():`` printed in another lesson's public code
-    is not a secret)."""
+def _secret_lines() -> dict[str, dict[str, set[str]]]:
+    """Per lesson, the lines inside its solution blocks and its hidden-test blocks that the
+    course shows nowhere in the open (a generic line such as ``with torch.no_grad():`` printed
+    in another lesson's public code is not a secret)."""
     public: set[str] = set()
-    hidden: dict[str, set[str]] = {}
+    hidden: dict[str, dict[str, set[str]]] = {}
     for lesson in LESSONS:
-        hidden[lesson] = set()
+        hidden[lesson] = {"SOLUTION": set(), "HIDDEN TESTS": set()}
         for cell in _cells(ROOT / "solutions" / lesson / f"{lesson}.ipynb"):
-            hidden[lesson] |= {ln.strip() for m in BLOCKS.finditer(cell.source)
-                               for ln in m.group(2).splitlines()}
+            for m in BLOCKS.finditer(cell.source):
+                hidden[lesson][m.group(1)] |= {ln.strip() for ln in m.group(2).splitlines()}
             public |= {ln.strip() for ln in BLOCKS.sub("", cell.source).splitlines()}
-    return {lesson: {ln for ln in lines - public if len(ln) >= 16 and not ln.startswith("#")}
-            for lesson, lines in hidden.items()}
+    return {lesson: {kind: {ln for ln in lines - public if len(ln) >= 16 and not ln.startswith("#")}
+                     for kind, lines in kinds.items()}
+            for lesson, kinds in hidden.items()}
+
+
+def _released_lines(lesson: str, suffix: str) -> set[str]:
+    lines: set[str] = set()
+    for path in sorted((ROOT / "lessons" / lesson).rglob(f"*{suffix}")):
+        text = ("\n".join(c.source for c in _cells(path)) if suffix == ".ipynb"
+                else path.read_text(errors="replace"))
+        lines |= {ln.strip() for ln in text.splitlines()}
+    return lines
 
 
 def test_no_solution_or_hidden_test_line_is_in_the_release():
-    """(d): nothing inside a solution or hidden-test block reaches lessons/."""
-    released = "\n".join(
-        line.strip()
-        for path in sorted((ROOT / "lessons").rglob("*")) if path.is_file()
-        for line in (
-            "\n".join(c.source for c in _cells(path)) if path.suffix == ".ipynb"
-            else path.read_text(errors="replace")
-        ).splitlines()
-    )
-    released_lines = set(released.splitlines())
-    for lesson, lines in _secret_lines().items():
-        leaked = sorted(lines & released_lines)
-        assert not leaked, f"{lesson}: solution/hidden lines in lessons/: {leaked[:3]}"
-    assert "BEGIN HIDDEN TESTS" not in released and "BEGIN SOLUTION" not in released
+    """(d): nothing inside a solution or hidden-test block reaches lessons/ — except that a
+    lesson's hand-outs (``.py`` files beside a later lesson's notebook) carry the answers of
+    the earlier lessons they come from, never of their own lesson or a later one."""
+    released = {lesson: {suffix: _released_lines(lesson, suffix) for suffix in (".ipynb", ".py")}
+                for lesson in os.listdir(ROOT / "lessons") if (ROOT / "lessons" / lesson).is_dir()}
+    for lesson, secrets in _secret_lines().items():
+        for where, files in released.items():
+            shown = files[".ipynb"] | files[".py"] if where <= lesson else files[".ipynb"]
+            leaked = sorted(secrets["SOLUTION"] & shown)
+            assert not leaked, f"{lesson}: solution lines in lessons/{where}/: {leaked[:3]}"
+            leaked = sorted(secrets["HIDDEN TESTS"] & (files[".ipynb"] | files[".py"]))
+            assert not leaked, f"{lesson}: hidden-test lines in lessons/{where}/: {leaked[:3]}"
+    text = "\n".join(p.read_text(errors="replace") for p in (ROOT / "lessons").rglob("*")
+                     if p.is_file())
+    assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+
+
+def test_lessons_hold_exactly_their_handouts():
+    """Each released lesson folder holds its notebook and its hand-outs, nothing else."""
+    from autograder.release import handouts
+
+    for lesson in LESSONS:
+        files = sorted(p.name for p in (ROOT / "lessons" / lesson).iterdir() if p.is_file())
+        assert files == sorted([f"{lesson}.ipynb", *handouts(lesson)]), \
+            f"lessons/{lesson}/ holds {files}; run `rnn-course release` and commit lessons/"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -153,5 +186,8 @@ def test_every_lecture_mcq_is_asked_exactly_once():
             for k in re.findall(r"grade_mcq\((\d+),", c.source):
                 assert int(k) not in found, f"mcq_{k} graded in {found[int(k)]} and {lesson}"
                 found[int(k)] = lesson
-    if len(LESSONS) == 7:
-        assert sorted(found) == list(range(1, 21))
+    from autograder.reference.mcq import KEY
+
+    assert sorted(found) == sorted(KEY), (
+        f"the lecture's MCQs {sorted(set(KEY) - set(found))} are asked in no lesson"
+        if set(KEY) - set(found) else f"mcq {sorted(set(found) - set(KEY))} has no key")
