@@ -24,8 +24,8 @@ import numpy as np
 
 LESSON = "08-gated-cells"
 
-LSTM_FORWARD_MISTAKES = ("no_sigmoid", "forget_h", "squash_twice", "no_tanh_c", "cs231n_order",
-                         "candidate_sigmoid", "no_bias", "forget_swapped")
+LSTM_FORWARD_MISTAKES = ("no_sigmoid", "forget_h", "squash_twice", "no_tanh_c", "output_inside",
+                         "cs231n_order", "candidate_sigmoid", "no_bias", "forget_swapped")
 LSTM_BACKWARD_MISTAKES = ("no_dc_from_h", "dc_prev_no_f", "upstream_dc_ignored",
                           "sigmoid_prime_as_tanh", "tanh_prime_of_c")
 GRU_FORWARD_MISTAKES = ("update_swapped", "reset_after", "no_reset", "no_sigmoid",
@@ -70,6 +70,8 @@ def lstm_step_forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, Wx:
         c = np.tanh(c)
     tc = np.tanh(c)
     h = o * (c if mistake == "no_tanh_c" else tc)
+    if mistake == "output_inside":
+        h = np.tanh(o * c)
     return h, c, (x, h_prev, c_prev, Wx, Wh, i, f, g, o, c, tc)
 
 

@@ -35,6 +35,8 @@ LSTM_FORWARD_SENTENCES = {
                      "on the way to h."),
     "no_tanh_c": ("h uses the cell state unsquashed: the output gate scales the tanh of the "
                   "cell state, not the cell state itself."),
+    "output_inside": ("the output gate is applied inside the tanh: it scales the squashed cell "
+                      "state, tanh(c), not the cell state before it is squashed."),
     "cs231n_order": ("the gate blocks are read in CS231n's order i, f, o, g; this course uses "
                      "torch's order i, f, g, o, so the third block of H columns is the candidate "
                      "g and the fourth the output gate o."),
@@ -361,6 +363,8 @@ def _planted() -> list[Planted]:
                ("i, f, o = sigmoid(ai), sigmoid(af), sigmoid(ao)", "i, f, o = ai, af, ao")),
         _plant(lf, "t08_lstm_forward", "unsquashed", "no_tanh_c",
                ("h = o * tc", "h = o * c")),
+        _plant(lf, "t08_lstm_forward", "inside the tanh", "output_inside",
+               ("h = o * tc", "h = np.tanh(o * c)")),
         _plant(lf, "t08_lstm_forward", "CS231n's order", "cs231n_order",
                ("ai, af, ag, ao = ", "ai, af, ao, ag = ")),
         _plant(lf, "t08_lstm_forward", "candidate g goes through a sigmoid", "candidate_sigmoid",
