@@ -68,6 +68,50 @@ def graded_lessons() -> list[str]:
     return chosen
 
 
+class NotebookKernel:
+    """A notebook kernel started in a folder; :meth:`run` returns the error a cell raised."""
+
+    def __init__(self, folder: Path, timeout: float = 120):
+        from jupyter_client import KernelManager
+
+        self.timeout = timeout
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(folder))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=90)
+
+    def run(self, code: str) -> tuple[str, str] | None:
+        errors: list[tuple[str, str]] = []
+
+        def hook(msg):
+            if msg["msg_type"] == "error":
+                errors.append((msg["content"]["ename"], msg["content"]["evalue"]))
+
+        reply = self.kc.execute_interactive(code, timeout=self.timeout, output_hook=hook,
+                                            allow_stdin=False, stop_on_error=False)
+        if reply["content"]["status"] == "error" and not errors:
+            errors.append((reply["content"]["ename"], reply["content"]["evalue"]))
+        return errors[0] if errors else None
+
+    def value(self, expression: str):
+        """Evaluate ``expression`` (which gives JSON text) in the kernel; its parsed value."""
+        import ast
+        import json
+
+        reply = self.kc.execute_interactive("", timeout=self.timeout, allow_stdin=False,
+                                            user_expressions={"r": expression},
+                                            output_hook=lambda msg: None)
+        result = reply["content"]["user_expressions"]["r"]
+        if result.get("status") != "ok":
+            raise RuntimeError(f"{result.get('ename')}: {result.get('evalue')}")
+        return json.loads(ast.literal_eval(result["data"]["text/plain"]))
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory) -> dict:
     """``rnn-course grade`` on one batch: for every lesson (see :func:`graded_lessons`) a copy
