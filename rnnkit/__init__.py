@@ -2,7 +2,8 @@
 
 Modules: ``text`` (tokenizers, Vocab, padding), ``batching`` (language-model batches),
 ``corpus`` (a synthetic language with known entropy), ``checks`` (what test cells call),
-``plots`` (static plotly figures).
+``plots`` (static plotly figures), ``gated_plots`` (how far back a gradient reaches in
+torch's vanilla, LSTM and GRU cells; attention's sizes).
 """
 
 from __future__ import annotations
