@@ -9,6 +9,9 @@ that passes the exercise's tests, hidden tests included:
 * by substitution: every public function (for a function exercise) or class (for a class
   exercise) whose signature accepts the exercise's positional arguments.
 
+An exercise's tests are its test cells (after its answer cell, before the next answer) that
+fail while it is unanswered; a test that passes anyway does not test it.
+
 It copies as a student would: the candidate's source is run in a fresh namespace (so no
 guard on the original objects can see it) and bound to the exercise's name in a kernel that
 has run the whole solution notebook; then the exercise's test cells run whole. A candidate
@@ -30,6 +33,7 @@ from conftest import ROOT, NotebookKernel, graded_lessons, lessons
 from test_mistakes import _gid, _is_test
 
 SECONDS = 10  # per candidate and test cell: a copy that passes does so in well under that
+STUB = "def _rc_stub(*args, **kwargs):\n    raise NotImplementedError()\n"
 
 RUNNER = r'''
 import json as _rc_json, signal as _rc_signal, sys as _rc_sys, types as _rc_types
@@ -213,6 +217,12 @@ def copies_that_pass(lesson: str) -> tuple[list[str], list[tuple[bool, str]]]:
                 assert err is None, f"{lesson}: the solution fails in {_gid(cell)}: {err}"
         assert kernel.run(RUNNER) is None
         for ex in todo:
+            # the exercise's tests are those that fail while it is unanswered
+            unanswered = kernel.value(
+                f"_rc_try({ex.name!r}, '<unanswered {ex.name}>', {STUB!r}, '_rc_stub', None, "
+                f"{[cells[k].source for k in ex.tests]!r}, {cells[ex.answer_cell].source!r}, "
+                f"{SECONDS})")
+            ex.tests = [k for i, k in enumerate(ex.tests) if i not in unanswered["passed"]]
             tests = [cells[k].source for k in ex.tests]
             if not tests:
                 continue
