@@ -106,8 +106,8 @@ def failure_sentence(ename: str, evalue: str = "", name: str | None = None,
         m = _UNDEFINED.search(evalue)
         what = f"`{m.group('name')}`" if m else "a name this cell uses"
         if where == "test":
-            return (f"{what} is not defined when this test runs: answer the exercise that "
-                    "defines it, keeping the name the exercise asks for.")
+            return (f"{what} is not defined when this test runs: the exercise that defines it "
+                    "is not answered yet, or does not use that name.")
         return (f"{what} is not defined yet: answer the exercise that defines it, or run the "
                 "cell that does (Run All runs every cell in order).")
     return f"{ename}: {evalue}" if evalue else ename

@@ -9,6 +9,9 @@ that passes the exercise's tests, hidden tests included:
 * by substitution: every public function (for a function exercise) or class (for a class
   exercise) whose signature accepts the exercise's positional arguments.
 
+An exercise's tests are its test cells (after its answer cell, before the next answer) that
+fail while it is unanswered; a test that passes anyway does not test it.
+
 It copies as a student would: the candidate's source is run in a fresh namespace (so no
 guard on the original objects can see it) and bound to the exercise's name in a kernel that
 has run the whole solution notebook; then the exercise's test cells run whole. A candidate
@@ -30,6 +33,7 @@ from conftest import ROOT, NotebookKernel, graded_lessons, lessons
 from test_mistakes import _gid, _is_test
 
 SECONDS = 10  # per candidate and test cell: a copy that passes does so in well under that
+STUB = "def _rc_stub(*args, **kwargs):\n    raise NotImplementedError()\n"
 
 RUNNER = r'''
 import json as _rc_json, signal as _rc_signal, sys as _rc_sys, types as _rc_types
@@ -54,10 +58,15 @@ def _rc_try(answer, origin, source, name, package, tests, restore, seconds):
             module.__package__ = package
             _rc_sys.modules[module.__name__] = module
             ns = module.__dict__
+        if package == "":  # a hand-out imports the hand-outs beside it
+            _rc_sys.path.insert(0, origin.rsplit("/", 1)[0])
         try:
             exec(compile(source, origin, "exec"), ns)
         except BaseException as e:
             ns = {"__error__": f"{type(e).__name__}: {e}"}
+        finally:
+            if package == "":
+                _rc_sys.path.remove(origin.rsplit("/", 1)[0])
         _rc_cache[origin] = ns
     if "__error__" in ns:
         return _rc_json.dumps({"error": ns["__error__"]})
@@ -83,7 +92,7 @@ def _rc_try(answer, origin, source, name, package, tests, restore, seconds):
 
 @dataclass(frozen=True)
 class Candidate:
-    origin: str  # what the student receives: rnnkit/rnn_numpy.py, lessons/04-bptt/rnn_numpy.py
+    origin: str  # what the student receives: rnnkit/rnn_numpy.py, /…/lessons/04-bptt/rnn_numpy.py
     name: str
     kind: str  # "function" or "class"
     arity: tuple[int, float]  # (required positional, most positional) parameters
@@ -148,8 +157,7 @@ def received_up_to(lesson: str) -> list[Candidate]:
             continue
         folder = ROOT / "lessons" / other
         for path in sorted(folder.glob("*.py")):
-            found += _candidates_in(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"),
-                                    "")
+            found += _candidates_in(str(path), path.read_text(encoding="utf-8"), "")
         notebook = folder / f"{other}.ipynb"
         if notebook.is_file():
             found += _candidates_in(str(notebook.relative_to(ROOT)),
@@ -191,8 +199,9 @@ def compatible(ex: Exercise, cand: Candidate) -> bool:
     return any(lo <= n <= hi for n in ex.arity if n != float("inf"))
 
 
-def copies_that_pass(lesson: str) -> tuple[list[str], list[str]]:
-    """(candidates passing a test of an exercise, sources that could not be run)."""
+def copies_that_pass(lesson: str) -> tuple[list[str], list[tuple[bool, str]]]:
+    """(candidates passing a test of an exercise, sources that could not be run: (whether
+    it is a module or hand-out, what went wrong))."""
     source = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
     cells = nbformat.read(str(source), as_version=4).cells
     todo = exercises(cells)
@@ -208,6 +217,12 @@ def copies_that_pass(lesson: str) -> tuple[list[str], list[str]]:
                 assert err is None, f"{lesson}: the solution fails in {_gid(cell)}: {err}"
         assert kernel.run(RUNNER) is None
         for ex in todo:
+            # the exercise's tests are those that fail while it is unanswered
+            unanswered = kernel.value(
+                f"_rc_try({ex.name!r}, '<unanswered {ex.name}>', {STUB!r}, '_rc_stub', None, "
+                f"{[cells[k].source for k in ex.tests]!r}, {cells[ex.answer_cell].source!r}, "
+                f"{SECONDS})")
+            ex.tests = [k for i, k in enumerate(ex.tests) if i not in unanswered["passed"]]
             tests = [cells[k].source for k in ex.tests]
             if not tests:
                 continue
@@ -219,7 +234,7 @@ def copies_that_pass(lesson: str) -> tuple[list[str], list[str]]:
                         f"{SECONDS})")
                 reply = kernel.value(call)
                 if "error" in reply:
-                    broken.add(f"{cand.origin}: {reply['error']}")
+                    broken.add((cand.package is not None, f"{cand.origin}: {reply['error']}"))
                     continue
                 for i in reply["passed"]:
                     found.append(f"{cand.origin}: {cand.name} passes {_gid(cells[ex.tests[i]])} "
@@ -236,8 +251,10 @@ def test_nothing_received_passes_an_exercise(lesson):
     found, broken = copies_that_pass(lesson)
     assert not found, (f"{lesson}: what students receive answers exercises:\n  "
                        + "\n  ".join(found))
-    # a source that does not run on its own is not a copy; it is listed to keep the test honest
-    print("\n".join(broken))
+    # a module or hand-out runs on its own (a student can run it); a notebook's definitions
+    # may need the cells before them, so those are only listed
+    assert not [b for module, b in broken if module], [b for module, b in broken if module]
+    print("\n".join(b for _, b in broken))
 
 
 def test_candidates_and_signatures():
