@@ -11,6 +11,13 @@ rho can be compared).
 * :class:`GradientExplorer` is the dashboard: ipywidgets controls and one ``go.FigureWidget``
   updated in place; :meth:`GradientExplorer.update` is one update (what a slider move does).
 
+Where the norms come from: not from lesson 05's exercises (students write those, and
+rnnkit holds no answer). :func:`chain_norms` runs the same driven RNN in torch and lets
+autograd give every Jacobian dh_T/dh_t at once — one backward pass of H copies of the run,
+with the identity as the upstream gradient, so row i of the result is e_i^T dh_T/dh_t — and
+takes their spectral norms with torch's SVD. ``tests/test_explorer.py`` checks it against
+the instructor's implementation of the exercise.
+
 Changing sigma_1 only rescales W_hh (the same random directions are kept), so moving that
 slider shows the effect of the scale alone.
 """
@@ -23,18 +30,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .gradients import (
-    ACTIVATIONS,
-    DERIVATIVE_BOUND,
-    INITS,
-    decay_bound,
-    jacobian_chain,
-    make_whh,
-    run_driven_rnn,
-)
+import torch
+
+from .gradients import ACTIVATIONS, DERIVATIVE_BOUND, INITS, decay_bound, make_whh
 
 __all__ = [
     "DecayCurves",
+    "chain_norms",
     "ExplorerSettings",
     "GradientExplorer",
     "compare_decay_figure",
@@ -98,18 +100,44 @@ class DecayCurves:
         return float(self.norms[0] ** (1.0 / self.settings.length))
 
 
+_TORCH_PHI = {"identity": lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+              "relu": torch.relu}
+
+
+def chain_norms(settings: ExplorerSettings, Whh: np.ndarray, drive: np.ndarray) -> np.ndarray:
+    """||dh_T/dh_t||_2 for t = 0 .. T of h_t = phi(h_{t-1} Whh + drive[t-1]), h_0 = 0, by
+    torch autograd (float64): shape (T + 1,), the last entry 1.
+
+    ``drive`` (T, H) is the input drive u_t; the activation is ``settings.activation``.
+    """
+    phi = _TORCH_PHI[settings.activation]
+    W = torch.as_tensor(np.asarray(Whh, dtype=np.float64))
+    U = torch.as_tensor(np.asarray(drive, dtype=np.float64))
+    T, H = U.shape
+    with torch.enable_grad():
+        h = torch.zeros(H, H, dtype=torch.float64, requires_grad=True)  # H copies of h_0
+        states = [h]
+        for t in range(T):
+            h = phi(h @ W + U[t])
+            h.retain_grad()
+            states.append(h)
+        h.backward(torch.eye(H, dtype=torch.float64))
+    G = torch.stack([s.grad for s in states])  # (T + 1, H, H): G[t] = dh_T/dh_t
+    return torch.linalg.matrix_norm(G, ord=2).numpy()
+
+
 def decay_curves(settings: ExplorerSettings | None = None, **changes) -> DecayCurves:
     """Build W_hh, run the driven RNN and compute the Jacobian-chain norms and the bound."""
     s = replace(settings or ExplorerSettings(), **changes)
     if s.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}.")
     Whh = make_whh(int(s.hidden), float(s.sigma_1), s.init, np.random.default_rng(s.seed))
-    a, _ = run_driven_rnn(Whh, int(s.length), s.activation, float(s.input_scale),
-                          np.random.default_rng(s.seed + 1))
+    drive = float(s.input_scale) * np.random.default_rng(s.seed + 1).standard_normal(
+        (int(s.length), int(s.hidden)))  # the same u_t as rnnkit.gradients.run_driven_rnn
     return DecayCurves(
         settings=s,
         t=np.arange(int(s.length) + 1),
-        norms=jacobian_chain(Whh, a, s.activation),
+        norms=chain_norms(s, Whh, drive),
         bound=decay_bound(Whh, int(s.length), s.activation),
         singular_values=np.linalg.svd(Whh, compute_uv=False),
         eigen_moduli=np.sort(np.abs(np.linalg.eigvals(Whh)))[::-1],

@@ -1,4 +1,9 @@
-"""How gradients travel back through a vanilla RNN: the Jacobian chain.
+"""Tools for lesson 05: activations, weight initialisations, a driven RNN, bounds and powers.
+
+Lesson 05's exercises (the activation derivatives and the chain of Jacobian norms) are not
+here: they are answered by the students and, on the instructor's side, by
+``autograder/impl/gradients.py``. The explorer (:mod:`rnnkit.explorer`) gets its Jacobian
+norms from torch autograd instead.
 
 For ``h_t = phi(a_t)`` with ``a_t = h_{t-1} Whh + x_t Wxh + b_h`` (row vectors, as in the
 rest of rnnkit) one step back in time multiplies the gradient by the step Jacobian
@@ -28,16 +33,12 @@ __all__ = [
     "DERIVATIVE_BOUND",
     "INITS",
     "activate",
-    "activation_grad",
     "decay_bound",
-    "jacobian_chain",
-    "jacobian_products",
     "largest_singular_value",
     "make_whh",
     "power_norms",
     "run_driven_rnn",
     "spectral_radius",
-    "step_jacobian",
 ]
 
 ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu")
@@ -63,52 +64,12 @@ def activate(a: np.ndarray, name: str) -> np.ndarray:
     return np.maximum(a, 0.0)
 
 
-def activation_grad(a: np.ndarray, name: str) -> np.ndarray:
-    """phi'(a) for the named activation, element-wise; any shape. ReLU'(0) is taken as 0."""
-    _check_activation(name)
-    a = np.asarray(a, dtype=np.float64)
-    if name == "identity":
-        return np.ones_like(a)
-    if name == "tanh":
-        return 1.0 - np.tanh(a) ** 2
-    if name == "sigmoid":
-        s = activate(a, "sigmoid")
-        return s * (1.0 - s)
-    return (a > 0).astype(np.float64)
 
 
-def step_jacobian(Whh: np.ndarray, a_t: np.ndarray, name: str) -> np.ndarray:
-    """dh_t / dh_{t-1} = diag(phi'(a_t)) Whh^T.
-
-    Whh: (H, H); a_t: (H,) the pre-activation of step t. Returns (H, H) whose entry [i, j]
-    is d h_t[i] / d h_{t-1}[j].
-    """
-    return activation_grad(a_t, name)[:, None] * np.asarray(Whh, dtype=np.float64).T
 
 
-def jacobian_products(Whh: np.ndarray, a: np.ndarray, name: str) -> np.ndarray:
-    """All the Jacobians dh_T / dh_t for t = 0 .. T, stacked: shape (T + 1, H, H).
-
-    Whh: (H, H); a: (T, H). Entry [T] is the identity; entry [t] is J_T ... J_{t+1}.
-    """
-    Whh = np.asarray(Whh, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    T, H = a.shape
-    dphi = activation_grad(a, name)  # (T, H)
-    G = np.empty((T + 1, H, H))
-    G[T] = np.eye(H)
-    for t in range(T - 1, -1, -1):  # dh_T/dh_t = dh_T/dh_{t+1} @ dh_{t+1}/dh_t
-        G[t] = (G[t + 1] * dphi[t][None, :]) @ Whh.T
-    return G
 
 
-def jacobian_chain(Whh: np.ndarray, a: np.ndarray, name: str) -> np.ndarray:
-    """Spectral norms ||dh_T / dh_t||_2 for t = 0 .. T: shape (T + 1,), last entry 1.
-
-    Whh: (H, H); a: (T, H) pre-activations; name: one of ``ACTIVATIONS``.
-    """
-    G = jacobian_products(Whh, a, name)
-    return np.linalg.svd(G, compute_uv=False)[:, 0]
 
 
 def largest_singular_value(W: np.ndarray) -> float:

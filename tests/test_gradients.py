@@ -1,9 +1,15 @@
-"""rnnkit.gradients: the Jacobian chain, its bound, and the weight initialisations."""
+"""Lesson 05's maths: the exercises' one implementation (autograder.impl.gradients: the
+activation derivatives, the Jacobian chain, the three predictions, the slope, clipping) checked
+against finite differences and torch autograd, and rnnkit.gradients' tools (activations, the
+bound, the weight initialisations, the driven RNN)."""
+
+import math
 
 import numpy as np
 import pytest
 import torch
 
+from autograder.impl import gradients as impl
 from rnnkit import gradients as g
 
 
@@ -12,21 +18,21 @@ def test_activation_grad_matches_finite_differences(name):
     a = np.linspace(-4, 4, 41)
     eps = 1e-6
     numeric = (g.activate(a + eps, name) - g.activate(a - eps, name)) / (2 * eps)
-    np.testing.assert_allclose(g.activation_grad(a, name), numeric, atol=1e-8)
+    np.testing.assert_allclose(impl.activation_derivative(a, name), numeric, atol=1e-8)
 
 
 def test_derivative_bounds_are_attained_and_not_exceeded():
     a = np.linspace(-10, 10, 2001)  # includes 0 exactly
     for name, bound in g.DERIVATIVE_BOUND.items():
-        d = g.activation_grad(a, name)
+        d = impl.activation_derivative(a, name)
         assert d.max() == pytest.approx(bound)
-    assert g.activation_grad(np.array([0.0]), "sigmoid")[0] == pytest.approx(0.25)
+    assert impl.activation_derivative(np.array([0.0]), "sigmoid")[0] == pytest.approx(0.25)
 
 
 def test_relu_grad_and_values():
     a = np.array([-2.0, 0.0, 3.0])
     np.testing.assert_array_equal(g.activate(a, "relu"), [0.0, 0.0, 3.0])
-    np.testing.assert_array_equal(g.activation_grad(a, "relu"), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(impl.activation_derivative(a, "relu"), [0.0, 0.0, 1.0])
 
 
 def test_sigmoid_does_not_overflow():
@@ -40,15 +46,15 @@ def test_unknown_activation_is_refused():
         g.activate(np.zeros(2), "softplus")
 
 
-def test_step_jacobian_by_hand():
+def test_one_relu_step_by_hand():
     Whh = np.array([[1.0, 2.0], [3.0, 4.0]])
-    a_t = np.array([0.0, 5.0])
-    J = g.step_jacobian(Whh, a_t, "relu")  # diag([0, 1]) @ Whh.T
-    np.testing.assert_array_equal(J, [[0.0, 0.0], [2.0, 4.0]])
+    a = np.array([[0.0, 5.0]])
+    # J = diag([0, 1]) @ Whh.T = [[0, 0], [2, 4]], whose spectral norm is sqrt(20)
+    np.testing.assert_allclose(impl.jacobian_norms(Whh, a, "relu"), [math.sqrt(20.0), 1.0])
 
 
 @pytest.mark.parametrize("name", ["tanh", "sigmoid", "relu", "identity"])
-def test_jacobian_products_match_torch_autograd(name):
+def test_jacobian_norms_match_torch_autograd(name):
     rng = np.random.default_rng(3)
     H, T = 4, 6
     Whh = rng.standard_normal((H, H)) * 0.7
@@ -70,12 +76,11 @@ def test_jacobian_products_match_torch_autograd(name):
     for s in range(T):
         a.append((hs[-1] @ W + U[s]).numpy())
         hs.append(acts[name](hs[-1] @ W + U[s]))
-    G = g.jacobian_products(Whh, np.array(a), name)
-    for t in range(T + 1):
-        J = torch.autograd.functional.jacobian(lambda h, t=t: h_T_from(t, h), hs[t]).numpy()
-        np.testing.assert_allclose(G[t], J, rtol=1e-10, atol=1e-12)
-    norms = g.jacobian_chain(Whh, np.array(a), name)
-    np.testing.assert_allclose(norms, [np.linalg.norm(G[t], 2) for t in range(T + 1)])
+    G = [torch.autograd.functional.jacobian(lambda h, t=t: h_T_from(t, h), hs[t]).numpy()
+         for t in range(T + 1)]
+    norms = impl.jacobian_norms(Whh, np.array(a), name)
+    np.testing.assert_allclose(norms, [np.linalg.norm(G[t], 2) for t in range(T + 1)],
+                               rtol=1e-10)
     assert norms[-1] == pytest.approx(1.0)
 
 
@@ -85,7 +90,7 @@ def test_linear_orthogonal_chain_is_exact_power():
     for sigma in (0.8, 1.0, 1.25):
         Whh = g.make_whh(8, sigma, "orthogonal", rng)
         a, _ = g.run_driven_rnn(Whh, T, "identity", 1.0, rng)
-        norms = g.jacobian_chain(Whh, a, "identity")
+        norms = impl.jacobian_norms(Whh, a, "identity")
         np.testing.assert_allclose(norms, sigma ** (T - np.arange(T + 1)), rtol=1e-9)
 
 
@@ -96,7 +101,7 @@ def test_norms_never_exceed_the_bound(name, init):
     T = 40
     Whh = g.make_whh(16, 1.3, init, rng)
     a, _ = g.run_driven_rnn(Whh, T, name, 0.5, rng)
-    norms = g.jacobian_chain(Whh, a, name)
+    norms = impl.jacobian_norms(Whh, a, name)
     bound = g.decay_bound(Whh, T, name)
     assert bound[-1] == 1.0
     assert np.all(norms <= bound * (1 + 1e-9))
@@ -155,3 +160,64 @@ def test_run_driven_rnn_shapes_and_recurrence():
     np.testing.assert_allclose(hs[1:], np.tanh(a))
     u = a - hs[:-1] @ Whh
     np.testing.assert_allclose(u, 1.0 * np.random.default_rng(6).standard_normal((4, 3)))
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "relu"])
+def test_every_derivative_mistake_differs_from_the_answer(name):
+    a = np.linspace(-3, 3, 13)
+    right = impl.activation_derivative(a, name)
+    differ = [m for m in impl.DERIVATIVE_MISTAKES
+              if not np.allclose(impl.activation_derivative(a, name, mistake=m), right)]
+    assert differ, name
+    assert not np.allclose(impl.activation_derivative(a, "tanh", mistake="tanh_no_square"),
+                           impl.activation_derivative(a, "tanh"))
+
+
+def test_every_jacobian_mistake_is_a_different_answer():
+    rng = np.random.default_rng(11)
+    Whh, a = rng.normal(size=(3, 3)), rng.normal(size=(5, 3))
+    right = impl.jacobian_norms(Whh, a, "tanh")
+    for m in impl.JACOBIAN_MISTAKES:
+        assert not np.allclose(impl.jacobian_norms(Whh, a, "tanh", mistake=m), right), m
+
+
+def test_the_three_predictions():
+    assert impl.decay_orthogonal() == pytest.approx(0.9 ** 20)
+    assert impl.bound_sigmoid() == pytest.approx(0.5 ** 10)
+    assert impl.bound_sigmoid(mistake="no_gamma") == 1024.0
+    k = impl.steps_to_vanish()
+    assert k == 66 and 0.9 ** k < 1e-3 <= 0.9 ** (k - 1)
+    assert impl.steps_to_vanish(mistake="round_down") == 65
+
+
+def test_slope_is_the_log_of_the_spectral_radius_of_the_power_norms():
+    rng = np.random.default_rng(12)
+    W = g.make_whh(4, 2.0, "non-normal", rng)
+    p = g.power_norms(W, 300)
+    assert math.log(p[300] / p[299]) == pytest.approx(impl.slope(W), abs=1e-2)
+    assert impl.lambda_1(W) == pytest.approx(g.spectral_radius(W))
+
+
+def test_clip_grads_is_clip_by_global_norm_on_a_list():
+    grads = [np.array([3.0, 4.0]), np.array([[12.0]])]
+    clipped, norm = impl.clip_grads(grads, 2.6)
+    assert norm == pytest.approx(13.0)
+    np.testing.assert_allclose(np.concatenate([c.ravel() for c in clipped]), [0.6, 0.8, 2.4])
+    np.testing.assert_array_equal(grads[0], [3.0, 4.0])  # the input is left alone
+    same, _ = impl.clip_grads(grads, 20.0)
+    np.testing.assert_allclose(same[1], [[12.0]])
+    t = [torch.tensor(x, requires_grad=True) for x in grads]
+    for x in t:
+        x.grad = x.detach().clone()
+    torch.nn.utils.clip_grad_norm_(t, 2.6)
+    for ours, theirs in zip(clipped, t):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-5)
+    for m in impl.CLIP_MISTAKES:  # each mistake shows at one of the two thresholds
+        differs = []
+        for mx in (2.6, 20.0):
+            right, rnorm = impl.clip_grads(grads, mx)
+            wrong, wnorm = impl.clip_grads(grads, mx, mistake=m)
+            differs.append(wnorm != pytest.approx(rnorm) or not np.allclose(
+                np.concatenate([w.ravel() for w in wrong]),
+                np.concatenate([r.ravel() for r in right])))
+        assert any(differs), m

@@ -1,193 +1,181 @@
-"""How gradients travel back through a vanilla RNN: the Jacobian chain.
+"""Lesson 05's exercises, once: activation derivatives, the Jacobian-norm chain, the decay
+predictions, the slope of a linear RNN's log-norm, and clipping by global norm.
 
-For ``h_t = phi(a_t)`` with ``a_t = h_{t-1} Whh + x_t Wxh + b_h`` (row vectors, as in the
-rest of rnnkit) one step back in time multiplies the gradient by the step Jacobian
+For ``h_t = phi(a_t)`` with ``a_t = h_{t-1} Whh + x_t Wxh + b_h`` (row vectors) one step back
+multiplies the gradient by ``J_t = diag(phi'(a_t)) Whh^T`` and ``dh_T/dh_t = J_T ... J_{t+1}``,
+whose spectral norm is at most ``(gamma sigma_1)^(T - t)``. Arrays: ``a`` (T, H) with ``a[s]``
+the pre-activation that makes ``h[s + 1]`` from ``h[s]``.
 
-    dh_t / dh_{t-1} = diag(phi'(a_t)) Whh^T                         (H, H)
-
-and going from step T back to step t multiplies ``T - t`` of them:
-
-    dh_T / dh_t = J_T J_{T-1} ... J_{t+1}.
-
-Its spectral norm is at most ``(gamma * sigma_1)^(T - t)``, where ``sigma_1`` is the largest
-singular value of ``Whh`` and ``gamma`` the largest value the activation's derivative takes
-(1 for identity, tanh and ReLU, 1/4 for the sigmoid). The bound uses singular values, not
-eigenvalues: a non-normal ``Whh`` with spectral radius below 1 can still make the norm grow for
-a while before it decays.
-
-Arrays: pre-activations ``a`` have shape (T, H) with ``a[s]`` the pre-activation that makes
-``h[s + 1]`` from ``h[s]``; hidden states ``hs`` have shape (T + 1, H) with ``hs[0] = h_0``.
+Each function takes ``mistake``: ``None`` gives the right answer, a name from the matching
+``*_MISTAKES`` tuple what a student who makes that classic mistake computes; the reference
+(``autograder/reference/l05_vanishing_gradients.py``) builds its cases and sentences on them.
+Clipping is lesson 04's :func:`autograder.impl.bptt.clip_by_global_norm` on a list.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from autograder.impl.bptt import clip_by_global_norm, global_norm
+from rnnkit.gradients import ACTIVATIONS, activate, spectral_radius
 
 LESSON = "05-vanishing-gradients"
 
-__all__ = [
-    "ACTIVATIONS",
-    "DERIVATIVE_BOUND",
-    "INITS",
-    "activate",
-    "activation_grad",
-    "decay_bound",
-    "jacobian_chain",
-    "jacobian_products",
-    "largest_singular_value",
-    "make_whh",
-    "power_norms",
-    "run_driven_rnn",
-    "spectral_radius",
-    "step_jacobian",
-]
-
-ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu")
-DERIVATIVE_BOUND = {"identity": 1.0, "tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}
-INITS = ("orthogonal", "gaussian", "identity", "non-normal")
+DERIVATIVE_MISTAKES = ("tanh_itself", "tanh_no_square", "one_minus_a_squared",
+                       "sigmoid_itself", "sigmoid_as_tanh", "relu_at_zero", "relu_itself")
+JACOBIAN_MISTAKES = ("frobenius", "frobenius_all", "no_derivative", "no_transpose",
+                     "left_multiply", "activation_not_derivative", "reversed")
+DECAY_ORTHOGONAL_MISTAKES = ("one_step_short", "one_step_more", "times_not_power", "lost")
+BOUND_SIGMOID_MISTAKES = ("no_gamma", "gamma_once", "no_sigma")
+STEPS_TO_VANISH_MISTAKES = ("round_down", "no_log_divide", "sigmoid_gamma")
+SLOPE_MISTAKES = ("log10", "sign", "rho_itself", "sigma_slope")
+LAMBDA_MISTAKES = ("pow10", "sigma_1", "slope_itself")
+CLIP_MISTAKES = ("per_entry", "per_array", "always_scale", "squared_norm", "norm_after")
 
 
-def _check_activation(name: str) -> None:
+def activation_derivative(a: np.ndarray, name: str, mistake: str | None = None) -> np.ndarray:
+    """phi'(a) element-wise for ``name`` in ACTIVATIONS; ReLU'(0) is taken as 0."""
     if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, not {name!r}.")
-
-
-def activate(a: np.ndarray, name: str) -> np.ndarray:
-    """phi(a) for the named activation, element-wise; any shape."""
-    _check_activation(name)
-    a = np.asarray(a, dtype=np.float64)
-    if name == "identity":
-        return a.copy()
-    if name == "tanh":
-        return np.tanh(a)
-    if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * a))  # overflow-free form of 1 / (1 + exp(-a))
-    return np.maximum(a, 0.0)
-
-
-def activation_grad(a: np.ndarray, name: str) -> np.ndarray:
-    """phi'(a) for the named activation, element-wise; any shape. ReLU'(0) is taken as 0."""
-    _check_activation(name)
+        raise ValueError(f"unknown activation {name!r}")
     a = np.asarray(a, dtype=np.float64)
     if name == "identity":
         return np.ones_like(a)
     if name == "tanh":
+        if mistake == "tanh_itself":
+            return np.tanh(a)
+        if mistake == "tanh_no_square":
+            return 1.0 - np.tanh(a)
+        if mistake == "one_minus_a_squared":
+            return 1.0 - a ** 2
         return 1.0 - np.tanh(a) ** 2
     if name == "sigmoid":
         s = activate(a, "sigmoid")
+        if mistake == "sigmoid_itself":
+            return s
+        if mistake == "sigmoid_as_tanh":
+            return 1.0 - s ** 2
         return s * (1.0 - s)
+    if mistake == "relu_at_zero":
+        return (a >= 0).astype(np.float64)
+    if mistake == "relu_itself":
+        return np.maximum(a, 0.0)
     return (a > 0).astype(np.float64)
 
 
-def step_jacobian(Whh: np.ndarray, a_t: np.ndarray, name: str) -> np.ndarray:
-    """dh_t / dh_{t-1} = diag(phi'(a_t)) Whh^T.
-
-    Whh: (H, H); a_t: (H,) the pre-activation of step t. Returns (H, H) whose entry [i, j]
-    is d h_t[i] / d h_{t-1}[j].
-    """
-    return activation_grad(a_t, name)[:, None] * np.asarray(Whh, dtype=np.float64).T
-
-
-def jacobian_products(Whh: np.ndarray, a: np.ndarray, name: str) -> np.ndarray:
-    """All the Jacobians dh_T / dh_t for t = 0 .. T, stacked: shape (T + 1, H, H).
-
-    Whh: (H, H); a: (T, H). Entry [T] is the identity; entry [t] is J_T ... J_{t+1}.
-    """
+def jacobian_norms(Whh: np.ndarray, a: np.ndarray, name: str,
+                   mistake: str | None = None) -> np.ndarray:
+    """||dh_T/dh_t||_2 for t = 0 .. T: shape (T + 1,), the last entry 1."""
     Whh = np.asarray(Whh, dtype=np.float64)
     a = np.asarray(a, dtype=np.float64)
     T, H = a.shape
-    dphi = activation_grad(a, name)  # (T, H)
-    G = np.empty((T + 1, H, H))
-    G[T] = np.eye(H)
-    for t in range(T - 1, -1, -1):  # dh_T/dh_t = dh_T/dh_{t+1} @ dh_{t+1}/dh_t
-        G[t] = (G[t + 1] * dphi[t][None, :]) @ Whh.T
-    return G
+    order = "fro" if mistake in ("frobenius", "frobenius_all") else 2
+    G = np.eye(H)
+    norms = np.empty(T + 1)
+    norms[T] = np.linalg.norm(G, order) if mistake == "frobenius_all" else 1.0
+    for t in range(T - 1, -1, -1):
+        if mistake == "no_derivative":
+            d = np.ones(H)
+        elif mistake == "activation_not_derivative":
+            d = activate(a[t], name)
+        else:
+            d = activation_derivative(a[t], name)
+        J = d[:, None] * (Whh if mistake == "no_transpose" else Whh.T)
+        G = J @ G if mistake == "left_multiply" else G @ J
+        norms[t] = np.linalg.norm(G, order)
+    return norms[::-1].copy() if mistake == "reversed" else norms
 
 
-def jacobian_chain(Whh: np.ndarray, a: np.ndarray, name: str) -> np.ndarray:
-    """Spectral norms ||dh_T / dh_t||_2 for t = 0 .. T: shape (T + 1,), last entry 1.
+# ---------------------------------------------------------------- exercise 3: three numbers
 
-    Whh: (H, H); a: (T, H) pre-activations; name: one of ``ACTIVATIONS``.
+
+def decay_orthogonal(sigma: float = 0.9, k: int = 20, mistake: str | None = None) -> float:
+    """||dh_T/dh_{T-k}|| of a linear RNN with W_hh = sigma Q, Q orthogonal: sigma**k."""
+    if mistake == "one_step_short":
+        return sigma ** (k - 1)
+    if mistake == "one_step_more":
+        return sigma ** (k + 1)
+    if mistake == "times_not_power":
+        return sigma * k
+    if mistake == "lost":
+        return 1.0 - sigma ** k
+    return sigma ** k
+
+
+def bound_sigmoid(sigma_1: float = 2.0, k: int = 10, mistake: str | None = None) -> float:
+    """The bound (gamma sigma_1)**k for a sigmoid RNN, gamma = 1/4."""
+    gamma = 0.25
+    if mistake == "no_gamma":  # the lecture's "sigma_1 > 1 explodes"
+        return sigma_1 ** k
+    if mistake == "gamma_once":
+        return gamma * sigma_1 ** k
+    if mistake == "no_sigma":
+        return gamma ** k
+    return (gamma * sigma_1) ** k
+
+
+def steps_to_vanish(sigma_1: float = 0.9, eps: float = 1e-3, mistake: str | None = None) -> int:
+    """The smallest k with (gamma sigma_1)**k < eps for a tanh RNN (gamma = 1)."""
+    gamma = 0.25 if mistake == "sigmoid_gamma" else 1.0
+    if mistake == "no_log_divide":
+        return math.ceil(-math.log(eps))
+    k = math.log(eps) / math.log(gamma * sigma_1)
+    return math.floor(k) if mistake == "round_down" else math.ceil(k)
+
+
+# ---------------------------------------------------------------- exercise 4: the slope
+
+
+def slope(W: np.ndarray, mistake: str | None = None) -> float:
+    """The long-run slope of ln ||W^k|| against k: ln rho(W)."""
+    rho = spectral_radius(W)
+    if mistake == "log10":
+        return math.log10(rho)
+    if mistake == "sign":
+        return -math.log(rho)
+    if mistake == "rho_itself":
+        return rho
+    if mistake == "sigma_slope":
+        return math.log(float(np.linalg.norm(W, 2)))
+    return math.log(rho)
+
+
+def lambda_1(W: np.ndarray, mistake: str | None = None) -> float:
+    """|lambda_1|, the spectral radius, read back from the slope: exp(slope)."""
+    s = slope(W)
+    if mistake == "pow10":
+        return 10 ** s
+    if mistake == "sigma_1":
+        return float(np.linalg.norm(W, 2))
+    if mistake == "slope_itself":
+        return s
+    return math.exp(s)
+
+
+# ---------------------------------------------------------------- exercise 5: clipping
+
+
+def clip_grads(grads: list[np.ndarray], max_norm: float,
+               mistake: str | None = None) -> tuple[list[np.ndarray], float]:
+    """(clipped copies, global norm before clipping): lesson 04's clip_by_global_norm on a list.
+
+    Mistakes: ``per_entry`` np.clip of each entry; ``per_array`` each array clipped by its own
+    norm; ``always_scale`` the factor max_norm / norm even when the norm is small;
+    ``squared_norm`` returns the sum of squares; ``norm_after`` returns the norm after clipping.
     """
-    G = jacobian_products(Whh, a, name)
-    return np.linalg.svd(G, compute_uv=False)[:, 0]
-
-
-def largest_singular_value(W: np.ndarray) -> float:
-    """sigma_1(W), the spectral norm: how much W can stretch a vector."""
-    return float(np.linalg.svd(np.asarray(W, dtype=np.float64), compute_uv=False)[0])
-
-
-def spectral_radius(W: np.ndarray) -> float:
-    """max |lambda_i(W)|: the growth rate of ||W^k|| for large k. Never above sigma_1(W)."""
-    return float(np.max(np.abs(np.linalg.eigvals(np.asarray(W, dtype=np.float64)))))
-
-
-def decay_bound(Whh: np.ndarray, T: int, name: str) -> np.ndarray:
-    """The bound (gamma * sigma_1(Whh))^(T - t) on ||dh_T / dh_t||_2 for t = 0 .. T: (T + 1,)."""
-    _check_activation(name)
-    rate = DERIVATIVE_BOUND[name] * largest_singular_value(Whh)
-    return rate ** (T - np.arange(T + 1, dtype=np.float64))
-
-
-def power_norms(W: np.ndarray, K: int) -> np.ndarray:
-    """||W^k||_2 for k = 0 .. K (the linear RNN's gradient norms at distance k): (K + 1,)."""
-    W = np.asarray(W, dtype=np.float64)
-    P = np.empty((K + 1,) + W.shape)
-    P[0] = np.eye(W.shape[0])
-    for k in range(1, K + 1):
-        P[k] = P[k - 1] @ W
-    return np.linalg.svd(P, compute_uv=False)[:, 0]
-
-
-def make_whh(H: int, sigma_1: float, init: str, rng: np.random.Generator) -> np.ndarray:
-    """A recurrent weight matrix (H, H) whose largest singular value is ``sigma_1``.
-
-    ``init``:
-      * ``"orthogonal"`` — sigma_1 times a random orthogonal matrix: every singular value and
-        every |eigenvalue| equals sigma_1 (spectral radius = sigma_1).
-      * ``"gaussian"`` — i.i.d. normal entries, rescaled; its spectral radius is about half of
-        sigma_1.
-      * ``"identity"`` — sigma_1 * I (the identity-scaled initialisation used with ReLU).
-      * ``"non-normal"`` — Q (0.6 I + S) Q^T with S the shift matrix (ones just above the
-        diagonal), rescaled: all eigenvalues equal, spectral radius far below sigma_1, so
-        gradients can grow for a while and decay later.
-    """
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}, not {init!r}.")
-    if init == "identity":
-        return float(sigma_1) * np.eye(H)
-    if init == "gaussian":
-        W = rng.standard_normal((H, H))
-    else:
-        Q, R = np.linalg.qr(rng.standard_normal((H, H)))
-        Q = Q * np.sign(np.diag(R))[None, :]  # uniformly distributed orthogonal matrix
-        if init == "orthogonal":
-            return float(sigma_1) * Q
-        W = Q @ (0.6 * np.eye(H) + np.eye(H, k=1)) @ Q.T
-    return W * (float(sigma_1) / largest_singular_value(W))
-
-
-def run_driven_rnn(
-    Whh: np.ndarray,
-    T: int,
-    name: str,
-    input_scale: float,
-    rng: np.random.Generator,
-    h0: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run h_t = phi(h_{t-1} Whh + u_t) for T steps with random input drive u_t.
-
-    u_t ~ N(0, input_scale^2) stands for x_t Wxh + b_h. Returns the pre-activations a (T, H)
-    and the hidden states hs (T + 1, H), hs[0] = h0 (zeros by default).
-    """
-    Whh = np.asarray(Whh, dtype=np.float64)
-    H = Whh.shape[0]
-    u = float(input_scale) * rng.standard_normal((T, H))
-    a = np.empty((T, H))
-    hs = np.empty((T + 1, H))
-    hs[0] = np.zeros(H) if h0 is None else h0
-    for t in range(T):
-        a[t] = hs[t] @ Whh + u[t]
-        hs[t + 1] = activate(a[t], name)
-    return a, hs
+    grads = [np.asarray(g, dtype=np.float64) for g in grads]
+    if mistake == "per_entry":
+        return [np.clip(g, -max_norm, max_norm) for g in grads], global_norm(grads)
+    if mistake == "per_array":
+        return [clip_by_global_norm({"g": g}, max_norm)[0]["g"] for g in grads], global_norm(grads)
+    if mistake == "always_scale":
+        norm = global_norm(grads)
+        return [g * (max_norm / norm) for g in grads], norm
+    clipped, norm = clip_by_global_norm({str(i): g for i, g in enumerate(grads)}, max_norm)
+    out = [clipped[str(i)] for i in range(len(grads))]
+    if mistake == "squared_norm":
+        return out, norm ** 2
+    if mistake == "norm_after":
+        return out, global_norm(out)
+    return out, norm
