@@ -1,86 +1,133 @@
-"""Reference answers and random test cases for lesson 05-vanishing-gradients."""
+"""Lesson 05 (vanishing gradients): random cases, classic mistakes and visible cases of its tests.
+
+The answers themselves are :mod:`autograder.impl.gradients`; every expected value and every
+mistake here is computed from it (a mistake is the same function with ``mistake=...``).
+"""
 
 from __future__ import annotations
 
-import math
+import json
+from pathlib import Path
 
 import numpy as np
 
+from autograder.impl import gradients as impl
+from autograder.mistakes import Planted
+from autograder.render import cases, distinct_mistakes
+
+HANDOUTS: list[str] = []
+
 ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu")
 
+# ---------------------------------------------------------------------------- sentences
 
-def activation_derivative(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if name == "identity":
-        return np.ones_like(a)
-    if name == "tanh":
-        return 1.0 - np.tanh(a) ** 2
-    if name == "sigmoid":
-        s = 1.0 / (1.0 + np.exp(-a))
-        return s * (1.0 - s)
-    if name == "relu":
-        return (a > 0).astype(np.float64)
-    raise ValueError(name)
+DERIVATIVE_SENTENCES = {
+    "tanh_itself": "that is tanh(a) itself, not its derivative.",
+    "tanh_no_square": ("that is 1 - tanh(a): the square is missing. tanh' is 1 minus the square "
+                       "of tanh(a), so it is never negative and equals 1 only at a = 0; yours "
+                       "goes up to 2 for negative a."),
+    "one_minus_a_squared": ("that is 1 - a**2: tanh' is written in terms of tanh(a), not of a "
+                            "(yours goes negative for |a| > 1)."),
+    "sigmoid_itself": "that is sigmoid(a) itself, not its derivative.",
+    "sigmoid_as_tanh": ("that is 1 - s**2 with s = sigmoid(a), tanh's formula applied to the "
+                        "sigmoid; the sigmoid's derivative never exceeds 1/4."),
+    "relu_at_zero": "ReLU's derivative at exactly 0 is taken as 0 in this course; yours gives 1 there.",
+    "relu_itself": "that is relu(a) itself, not its derivative.",
+}
+JACOBIAN_SENTENCES = {
+    "frobenius": ("that is the Frobenius norm (the root of the sum of all squared entries); the "
+                  "spectral norm asked for is the largest singular value."),
+    "frobenius_all": ("that is the Frobenius norm (the root of the sum of all squared entries); "
+                      "the spectral norm asked for is the largest singular value."),
+    "no_derivative": ("the activation derivative is missing: each step's Jacobian is "
+                      "diag(φ'(a_t)) W_hhᵀ, not W_hhᵀ alone."),
+    "no_transpose": ("W_hh is used without its transpose: for h_t = φ(h_{t-1} W_hh + ...) with "
+                     "row vectors, entry [i, j] of the step Jacobian is φ'(a_t)[i] W_hh[j, i]."),
+    "left_multiply": ("the Jacobians are multiplied in the wrong order: ∂h_T/∂h_t is "
+                      "J_T J_{T-1} ... J_{t+1}, so each earlier step's Jacobian joins on the right."),
+    "activation_not_derivative": "the diagonal holds the activation φ(a_t), not its derivative φ'(a_t).",
+    "reversed": ("yours is reversed: entry t is ||∂h_T/∂h_t||, so the last entry (t = T) is 1 "
+                 "and the first (t = 0) is the longest chain."),
+}
+DECAY_ORTHOGONAL_SENTENCES = {
+    "one_step_short": "after 20 steps the factor 0.9 has been applied 20 times, not 19.",
+    "one_step_more": "after 20 steps the factor 0.9 has been applied 20 times, not 21.",
+    "times_not_power": "the factors multiply, one per step; yours adds them up (0.9 times 20).",
+    "lost": "the question asks for the norm that is left after 20 steps, not for how much was lost.",
+}
+BOUND_SIGMOID_SENTENCES = {
+    "no_gamma": ("that is σ₁**10, the lecture's rule 'σ₁ > 1: gradients grow exponentially', "
+                 "which forgets the activation: every step also multiplies by diag(σ'(a)), and "
+                 "σ' ≤ 1/4, so with σ₁ = 2 each step's factor is at most 1/2 — this RNN cannot "
+                 "explode."),
+    "gamma_once": "the factor 1/4 applies at every step, not once for the whole chain.",
+    "no_sigma": "the bound is (γ σ₁)**k: the factor σ₁ = 2 of W_hh is missing.",
+}
+STEPS_TO_VANISH_SENTENCES = {
+    "round_down": ("at that k the bound is still just above 1e-3; the smallest k with the bound "
+                   "below 1e-3 is one more (round up)."),
+    "no_log_divide": ("that is -ln(1e-3) rounded up: the bound is 0.9**k, so k comes from "
+                      "ln(1e-3) divided by ln(0.9)."),
+    "sigmoid_gamma": "that uses the sigmoid's γ = 1/4; tanh's largest derivative is 1.",
+}
+SLOPE_SENTENCES = {
+    "log10": "the plot uses the natural log (ln); your slope is in log10 units.",
+    "sign": "the line goes down, so the slope is negative.",
+    "rho_itself": "that is |λ₁| itself; the slope of ln‖·‖ is ln|λ₁|.",
+    "sigma_slope": "ln σ₁ is the slope of the bound, not of the curve; read the plotted line.",
+}
+LAMBDA_SENTENCES = {
+    "pow10": "undo the natural log with exp, not with 10**.",
+    "sigma_1": "that is the largest singular value σ₁; the slope gives the spectral radius |λ₁|.",
+    "slope_itself": "that is the slope ln|λ₁|; lambda_1 is the spectral radius itself.",
+}
+CLIP_SENTENCES = {
+    "per_entry": ("each entry was clipped to [-max_norm, max_norm], which changes the gradient's "
+                  "direction; all arrays must be scaled by one common factor."),
+    "per_array": ("each array was scaled by its own norm, which changes the direction of the "
+                  "whole gradient; the factor comes from one global norm over all arrays."),
+    "always_scale": ("gradients whose global norm is already below max_norm were scaled up; "
+                     "they must stay unchanged."),
+    "squared_norm": "that is the sum of squares; the norm is its square root.",
+    "norm_after": "that is the norm after clipping; return the global norm before clipping.",
+}
 
 
-def jacobian_norms(Whh: np.ndarray, a: np.ndarray, name: str) -> np.ndarray:
-    """||dh_T/dh_t||_2 for t = 0..T (T + 1 values, the last is 1)."""
-    Whh = np.asarray(Whh, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    T, H = a.shape
-    G = np.eye(H)
-    norms = np.empty(T + 1)
-    norms[T] = 1.0
-    for t in range(T - 1, -1, -1):
-        G = G @ np.diag(activation_derivative(a[t], name)) @ Whh.T
-        norms[t] = np.linalg.norm(G, 2)
-    return norms
+def _mistakes(fn, sentences, *args) -> list[tuple]:
+    return [(fn(*args, mistake=name), s) for name, s in sentences.items()]
 
 
-def jacobian_norms_mistakes(Whh: np.ndarray, a: np.ndarray, name: str) -> list[tuple]:
+def derivative_mistakes(a, name) -> list[tuple]:
+    return _mistakes(impl.activation_derivative, DERIVATIVE_SENTENCES, a, name)
+
+
+def jacobian_norms_mistakes(Whh, a, name) -> list[tuple]:
     """Classic wrong answers to jacobian_norms, each with the sentence that names it."""
-    Whh = np.asarray(Whh, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    T, H = a.shape
-    d = activation_derivative(a, name)
-    out = []
+    return _mistakes(impl.jacobian_norms, JACOBIAN_SENTENCES, Whh, a, name)
 
-    def chain(step, combine="right", norm=2):
-        G = np.eye(H)
-        res = np.empty(T + 1)
-        res[T] = np.linalg.norm(G, norm)
-        for t in range(T - 1, -1, -1):
-            J = step(t)
-            G = G @ J if combine == "right" else J @ G
-            res[t] = np.linalg.norm(G, norm)
-        return res
 
-    frobenius = chain(lambda t: np.diag(d[t]) @ Whh.T, norm="fro")
-    frobenius_last_1 = frobenius.copy()
-    frobenius_last_1[T] = 1.0
-    out.append((frobenius_last_1,
-                ("use the spectral norm np.linalg.norm(G, 2) (the largest singular value), not the "
-                 "Frobenius norm.")))
-    out.append((frobenius,
-                ("use the spectral norm np.linalg.norm(G, 2) (the largest singular value), not the "
-                "Frobenius norm.")))
-    out.append((chain(lambda t: Whh.T),
-                "each step's Jacobian is diag(φ'(a_t)) W_hhᵀ: the activation derivative is missing."))
-    out.append((chain(lambda t: np.diag(d[t]) @ Whh),
-                ("the step Jacobian of h_t = φ(h_{t-1} W_hh + ...) is diag(φ'(a_t)) W_hhᵀ — with "
-                "the transpose of W_hh.")))
-    out.append((chain(lambda t: np.diag(d[t]) @ Whh.T, combine="left"),
-                ("the product must be J_T J_{T-1} ... J_{t+1}: multiply each new (earlier) step's "
-                "Jacobian on the right.")))
-    if name != "identity":
-        phi = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-               "relu": lambda z: np.maximum(z, 0)}[name]
-        out.append((chain(lambda t: np.diag(phi(a[t])) @ Whh.T),
-                    "the diagonal holds the derivative φ'(a_t), not the activation φ(a_t)."))
-    out.append((jacobian_norms(Whh, a, name)[::-1],
-                ("entry t is ||∂h_T/∂h_t||, so the last entry (t = T) is 1 and the first (t = 0) "
-                "is the longest chain; yours is reversed.")))
-    return out
+def decay_mistakes() -> dict[str, list[tuple]]:
+    return {"decay_orthogonal": _mistakes(impl.decay_orthogonal, DECAY_ORTHOGONAL_SENTENCES),
+            "bound_sigmoid": _mistakes(impl.bound_sigmoid, BOUND_SIGMOID_SENTENCES),
+            "steps_to_vanish": _mistakes(impl.steps_to_vanish, STEPS_TO_VANISH_SENTENCES)}
+
+
+def _flat(gs) -> np.ndarray:
+    return np.concatenate([np.ravel(g) for g in gs])
+
+
+def clip_mistakes(grads, max_norm) -> list[tuple]:
+    """Classic wrong clipped gradients (the list, concatenated) with their sentences."""
+    return [(_flat(impl.clip_grads(grads, max_norm, mistake=name)[0]), s)
+            for name, s in CLIP_SENTENCES.items() if name not in ("squared_norm", "norm_after")]
+
+
+def clip_norm_mistakes(grads, max_norm) -> list[tuple]:
+    return [(impl.clip_grads(grads, max_norm, mistake=name)[1], CLIP_SENTENCES[name])
+            for name in ("squared_norm", "norm_after")]
+
+
+# ---------------------------------------------------------------------------- random cases
 
 
 def random_case(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
@@ -92,10 +139,16 @@ def random_case(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
     return Whh, a, name
 
 
-# Exercise 3: decay factors
-DECAY_ORTHOGONAL = 0.9 ** 20
-BOUND_SIGMOID = (0.25 * 2.0) ** 10
-STEPS_TO_VANISH = math.ceil(math.log(1e-3) / math.log(0.9))  # 66
+def random_grads(rng: np.random.Generator) -> list[np.ndarray]:
+    shapes = [(int(rng.integers(1, 5)), int(rng.integers(1, 5))) for _ in range(int(rng.integers(2, 5)))]
+    scale = float(rng.choice([0.1, 1.0, 10.0]))
+    return [rng.normal(size=s) * scale for s in shapes]
+
+
+# Exercise 3: the three predictions
+DECAY_ORTHOGONAL = impl.decay_orthogonal()
+BOUND_SIGMOID = impl.bound_sigmoid()
+STEPS_TO_VANISH = impl.steps_to_vanish()  # 66
 
 # Exercise 4: the slope of the plot. W_READ is Q P diag(0.8, -0.55, 0.35, 0.1) P^-1 Q^T
 # (P upper triangular, Q a random rotation), rounded: spectral radius 0.8, sigma_1 2.52.
@@ -105,46 +158,70 @@ W_READ = np.array([
     [0.704, -0.44, 0.637, -1.238],
     [-0.077, -0.067, -0.32, 0.535],
 ])
-LAMBDA_1 = float(np.max(np.abs(np.linalg.eigvals(W_READ))))
-SLOPE = math.log(LAMBDA_1)
-SIGMA_1_READ = float(np.linalg.norm(W_READ, 2))
+LAMBDA_1 = impl.lambda_1(W_READ)
+SLOPE = impl.slope(W_READ)
+SLOPE_MISTAKES = _mistakes(impl.slope, SLOPE_SENTENCES, W_READ)
+LAMBDA_MISTAKES = _mistakes(impl.lambda_1, LAMBDA_SENTENCES, W_READ)
 
 
-def clip_grads(grads: list[np.ndarray], max_norm: float) -> tuple[list[np.ndarray], float]:
-    norm = math.sqrt(sum(float(np.sum(np.asarray(g, dtype=np.float64) ** 2)) for g in grads))
-    scale = min(1.0, max_norm / norm) if norm > 0 else 1.0
-    return [np.asarray(g, dtype=np.float64) * scale for g in grads], norm
+# ---------------------------------------------------------------------------- visible cases
+
+_DPHI_A = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
 
 
-def clip_mistakes(grads: list[np.ndarray], max_norm: float) -> list[tuple]:
-    """Classic wrong clipped gradients (the list, concatenated) with their sentences."""
-    def flat(gs):
-        return np.concatenate([np.ravel(g) for g in gs])
-
-    norm = float(np.linalg.norm(flat(grads)))
-    out = [
-        (flat([np.clip(g, -max_norm, max_norm) for g in grads]),
-         ("clipping each entry to [-max_norm, max_norm] changes the gradient's direction; "
-         "scale all arrays by the same factor max_norm / global norm.")),
-        (flat([g * min(1.0, max_norm / max(np.linalg.norm(g), 1e-300)) for g in grads]),
-         ("each array was clipped by its own norm, which changes the direction of the whole "
-         "gradient; use one global norm over all arrays.")),
-        (flat([g * (max_norm / norm) for g in grads]),
-         ("gradients whose global norm is already below max_norm must stay unchanged "
-         "(the factor is min(1, max_norm / norm)).")),
-    ]
+@cases("t05_dphi")
+def _t05_dphi():
+    out = {"_a": _DPHI_A}
+    for name in ACTIVATIONS:
+        out[f"_{name}"] = impl.activation_derivative(_DPHI_A, name)
+    for name in ("tanh", "sigmoid", "relu"):
+        out[f"_{name}_mistakes"] = distinct_mistakes(out[f"_{name}"],
+                                                     derivative_mistakes(_DPHI_A, name))
     return out
 
 
-def random_grads(rng: np.random.Generator) -> list[np.ndarray]:
-    shapes = [(int(rng.integers(1, 5)), int(rng.integers(1, 5))) for _ in range(int(rng.integers(2, 5)))]
-    scale = float(rng.choice([0.1, 1.0, 10.0]))
-    return [rng.normal(size=s) * scale for s in shapes]
+_JAC_W = np.array([[0.5, -1.0], [0.8, 0.3]])
+_JAC_A = np.array([[0.2, -1.0], [1.5, 0.3], [-0.4, 0.9]])  # T = 3 steps, H = 2 units
+_ROT = np.array([[0.6, -0.8], [0.8, 0.6]])  # a rotation: both singular values 1
 
 
-# d2l exercise 3
+@cases("t05_jacobian")
+def _t05_jacobian():
+    out = {"_Whh": _JAC_W, "_a": _JAC_A,
+           "_dphi_tanh": impl.activation_derivative(_JAC_A, "tanh"),
+           "_dphi_relu": impl.activation_derivative(_JAC_A, "relu")}
+    for name in ("tanh", "relu"):
+        out[f"_{name}"] = impl.jacobian_norms(_JAC_W, _JAC_A, name)
+        out[f"_{name}_mistakes"] = distinct_mistakes(out[f"_{name}"],
+                                                     jacobian_norms_mistakes(_JAC_W, _JAC_A, name))
+    out["_Q"] = _ROT
+    out["_linear"] = impl.jacobian_norms(0.9 * _ROT, np.zeros((4, 2)), "identity")
+    return out
+
+
+_CLIP_G = [np.array([3.0, 4.0]), np.array([[12.0]])]  # global norm sqrt(9 + 16 + 144) = 13
+
+
+@cases("t05_clip")
+def _t05_clip():
+    big, small = 2.6, 20.0
+    clipped, norm = impl.clip_grads(_CLIP_G, big)
+    kept, _ = impl.clip_grads(_CLIP_G, small)
+    return {"_g": _CLIP_G, "_norm_expected": norm,
+            "_norm_mistakes": distinct_mistakes(norm, clip_norm_mistakes(_CLIP_G, big)),
+            "_clipped_expected": _flat(clipped),
+            "_clipped_mistakes": distinct_mistakes(_flat(clipped), clip_mistakes(_CLIP_G, big)),
+            "_kept_expected": _flat(kept),
+            "_kept_mistakes": distinct_mistakes(_flat(kept), clip_mistakes(_CLIP_G, small))}
+
+
+# ---------------------------------------------------------------------------- d2l exercise 3
+
 D2L_3_KEY = {"B", "C", "E"}
 D2L_3_WRONG = {"A", "D"}
+D2L_3_SEED = ("A is the forum's answer 'it reaches 0', and it is wrong: the gradient vanishes "
+              "when the step Jacobians shrink but explodes when they stretch (σ₁ > 1 with ReLU "
+              "or no activation, section 2's figure).")
 
 
 def grade_d2l_3(answer, points: float) -> float:
@@ -167,3 +244,126 @@ def grade_d2l_3(answer, points: float) -> float:
     print(f"d2l_3: {hits} of 3 right statements, {wrong} wrong — {frac * points:g} of "
           f"{points:g} points." + (" Note: " + "; ".join(notes) + "." if notes else ""))
     return round(frac * points, 6)
+
+
+# ---------------------------------------------------------------------------- MCQs
+
+MCQ_REASONS = {
+    13: {
+        "A": "wrong: an RNN applies the same cell at every step, so it reads sequences of any length.",
+        "B": "right: BPTT multiplies one step Jacobian per step, so the gradient vanishes or explodes geometrically (sections 2-3).",
+        "C": "wrong: an RNN is trained on data like any network; its weights are learned by BPTT.",
+        "D": "wrong: a vanilla RNN sees only past inputs; seeing future ones is what a bidirectional RNN adds (lesson 07).",
+    },
+    14: {
+        "A": "right: the gradient is multiplied by W_hhᵀ (and φ') at every step, and singular values below 1 shrink it geometrically.",
+        "B": "wrong: softmax is used once, at the output; it is not in the product that runs back through time.",
+        "C": "wrong: a large learning rate makes updates too big; it does not shrink the gradient itself.",
+        "D": "wrong: singular values above 1 allow the gradient to grow: that is the cause of exploding gradients, not vanishing ones.",
+    },
+    20: {
+        "A": "right, with care: the additive cell path greatly reduces vanishing gradients rather than abolishing it (f_t < 1 still multiplies); the key counts it right.",
+        "B": "right: the cell state carries information and gradient across many steps, so longer dependencies can be learned (section 6).",
+        "C": "wrong: an LSTM still ends with the same output layer and softmax; gates use sigmoids inside the cell.",
+        "D": "wrong: an LSTM is trained by backpropagation through time like any RNN.",
+    },
+}
+
+# ---------------------------------------------------------------------------- planted mistakes
+
+_NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "05-vanishing-gradients" / \
+    "05-vanishing-gradients.ipynb"
+
+
+def _answer_source(grade_id: str) -> str:
+    """The solution notebook's answer cell ``grade_id`` as a student would hand it in."""
+    nb = json.loads(_NOTEBOOK.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            src = "".join(cell["source"])
+            return "\n".join(ln for ln in src.splitlines()
+                             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    raise KeyError(f"{_NOTEBOOK.name} has no answer cell {grade_id!r}")
+
+
+def _plant(answer: str, test: str, says: str, name: str, *edits: tuple[str, str],
+           hidden: bool = False) -> Planted:
+    """The answer cell with each ``(old, new)`` edit made once."""
+    src = _answer_source(answer)
+    for old, new in edits:
+        if old not in src:
+            raise ValueError(f"planted mistake {name!r}: {old!r} is not in the answer cell "
+                             f"{answer}")
+        src = src.replace(old, new, 1)
+    return Planted(answer=answer, code=src, test=test, says=says, name=name, hidden=hidden)
+
+
+def _planted() -> list[Planted]:
+    if not _NOTEBOOK.exists():  # the reference used outside a course checkout
+        return []
+    d, j, k, s, c = "q05_dphi", "q05_jacobian", "q05_decay", "q05_slope", "q05_clip"
+    tanh, sig = "return 1.0 - np.tanh(a) ** 2", "return s * (1.0 - s)"
+    chain = "G = G @ np.diag(activation_derivative(a[t], name)) @ Whh.T"
+    return [
+        _plant(d, "t05_dphi", "the square is missing", "tanh_no_square",
+               (tanh, "return 1.0 - np.tanh(a)")),
+        _plant(d, "t05_dphi", "tanh(a) itself", "tanh_itself", (tanh, "return np.tanh(a)")),
+        _plant(d, "t05_dphi", "in terms of tanh(a)", "one_minus_a_squared",
+               (tanh, "return 1.0 - a ** 2")),
+        _plant(d, "t05_dphi", "sigmoid(a) itself", "sigmoid_itself", (sig, "return s")),
+        _plant(d, "t05_dphi", "tanh's formula", "sigmoid_as_tanh", (sig, "return 1.0 - s ** 2")),
+        _plant(d, "t05_dphi", "at exactly 0", "relu_at_zero", ("a > 0", "a >= 0")),
+        _plant(d, "t05_dphi", "relu(a) itself", "relu_itself",
+               ("return (a > 0).astype(float)", "return np.maximum(a, 0.0)")),
+        _plant(j, "t05_jacobian", "Frobenius", "frobenius",
+               ("np.linalg.norm(G, 2)", "np.linalg.norm(G)")),
+        _plant(j, "t05_jacobian", "derivative is missing", "no_derivative",
+               (chain, "G = G @ Whh.T")),
+        _plant(j, "t05_jacobian", "without its transpose", "no_transpose",
+               (chain, "G = G @ np.diag(activation_derivative(a[t], name)) @ Whh")),
+        _plant(j, "t05_jacobian", "wrong order", "left_multiply",
+               (chain, "G = np.diag(activation_derivative(a[t], name)) @ Whh.T @ G")),
+        _plant(j, "t05_jacobian", "not its derivative", "activation_not_derivative",
+               (chain, "G = G @ np.diag(np.tanh(a[t]) if name == 'tanh' else np.maximum(a[t], 0) "
+                       "if name == 'relu' else a[t] * 0 + 1) @ Whh.T")),
+        _plant(j, "t05_jacobian", "reversed", "reversed", ("return norms", "return norms[::-1]")),
+        _plant(k, "t05_decay", "the lecture's rule", "bound_sigmoid_seed",
+               ("bound_sigmoid = (0.25 * 2.0) ** 10", "bound_sigmoid = 2.0 ** 10")),
+        _plant(k, "t05_decay", "applies at every step", "bound_sigmoid_gamma_once",
+               ("bound_sigmoid = (0.25 * 2.0) ** 10", "bound_sigmoid = 0.25 * 2.0 ** 10"),
+               hidden=True),
+        _plant(k, "t05_decay", "not 19", "decay_one_step_short",
+               ("0.9 ** 20", "0.9 ** 19"), hidden=True),
+        _plant(k, "t05_decay", "round up", "steps_round_down",
+               ("math.ceil(", "math.floor("), hidden=True),
+        _plant(s, "t05_slope", "log10", "slope_log10",
+               ("slope = (-8.15 - (-1.47)) / (40 - 10)",
+                "slope = (-8.15 - (-1.47)) / (40 - 10) / np.log(10)"),
+               ("lambda_1 = math.exp(slope)", "lambda_1 = 10 ** slope"), hidden=True),
+        _plant(s, "t05_slope", "largest singular value", "lambda_sigma_1",
+               ("lambda_1 = math.exp(slope)", "lambda_1 = float(np.linalg.norm(W_read, 2))"),
+               hidden=True),
+        _plant(c, "t05_clip", "clipped to [-max_norm, max_norm]", "per_entry",
+               ("return [g * scale for g in grads], norm",
+                "return [np.clip(g, -max_norm, max_norm) for g in grads], norm")),
+        _plant(c, "t05_clip", "its own norm", "per_array",
+               ("return [g * scale for g in grads], norm",
+                "return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads], norm")),
+        _plant(c, "t05_clip", "already below max_norm", "always_scale",
+               ("scale = min(1.0, max_norm / norm) if norm > 0 else 1.0",
+                "scale = max_norm / norm")),
+        _plant(c, "t05_clip", "square root", "squared_norm",
+               ("norm = math.sqrt(sum(", "norm = (sum(")),
+        _plant(c, "t05_clip", "must not change", "in_place",
+               ("return [g * scale for g in grads], norm",
+                "for g in grads:\n        g *= scale\n    return grads, norm")),
+        _plant("q05_d2l_3", "t05_d2l_3", "reaches 0", "d2l_seed_reaches_0",
+               ('d2l_3 = {"B", "C", "E"}', 'd2l_3 = {"A"}')),
+        _plant("q05_d2l_3", "t05_d2l_3", "reaches 0", "d2l_seed_with_others",
+               ('d2l_3 = {"B", "C", "E"}', 'd2l_3 = {"A", "B", "E"}')),
+        _plant("q05_d2l_3", "t05_d2l_3", "does not only vanish", "d2l_only_vanish",
+               ('d2l_3 = {"B", "C", "E"}', 'd2l_3 = {"B"}')),
+    ]
+
+
+PLANTED: list[Planted] = _planted()
