@@ -15,7 +15,7 @@ Where the norms come from: not from lesson 05's exercises (students write those,
 rnnkit holds no answer). :func:`chain_norms` runs the same driven RNN in torch and lets
 autograd give every Jacobian dh_T/dh_t at once — one backward pass of H copies of the run,
 with the identity as the upstream gradient, so row i of the result is e_i^T dh_T/dh_t — and
-takes their spectral norms with torch's SVD. ``tests/test_explorer.py`` checks it against
+takes their spectral norms (:func:`chain_norms`). ``tests/test_explorer.py`` checks it against
 the instructor's implementation of the exercise.
 
 Changing sigma_1 only rescales W_hh (the same random directions are kept), so moving that
@@ -25,18 +25,19 @@ slider shows the effect of the scale alone.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 import torch
+from plotly.subplots import make_subplots
 
 from .gradients import ACTIVATIONS, DERIVATIVE_BOUND, INITS, decay_bound, make_whh
 
 __all__ = [
     "DecayCurves",
     "chain_norms",
+    "jacobians",
     "ExplorerSettings",
     "GradientExplorer",
     "compare_decay_figure",
@@ -50,6 +51,13 @@ __all__ = [
 ]
 
 NORM_LABEL = "‖∂h_T/∂h_t‖₂"
+
+# The sliders' ranges. Every setting answers in well under 100 ms (benchmarks/bench_explorer.py):
+# the cost is T + 1 exact spectral norms of H x H matrices, so it grows as T H^3. H stops at 64
+# because nothing the lesson shows depends on more units: the decay is set by sigma_1, the
+# activation, the initialisation and T; H = 64 already shows a Gaussian W_hh's spectral radius
+# at about half of sigma_1 and the non-normal transient (T = 200, H = 128 takes about 0.3 s).
+MAX_LENGTH, MAX_HIDDEN = 200, 64
 
 
 @dataclass(frozen=True)
@@ -104,31 +112,55 @@ _TORCH_PHI = {"identity": lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigm
               "relu": torch.relu}
 
 
-def chain_norms(settings: ExplorerSettings, Whh: np.ndarray, drive: np.ndarray) -> np.ndarray:
-    """||dh_T/dh_t||_2 for t = 0 .. T of h_t = phi(h_{t-1} Whh + drive[t-1]), h_0 = 0, by
-    torch autograd (float64): shape (T + 1,), the last entry 1.
+def jacobians(settings: ExplorerSettings, Whh: np.ndarray, drive: np.ndarray) -> torch.Tensor:
+    """Every dh_T/dh_t, t = 0 .. T, of h_t = phi(h_{t-1} Whh + drive[t-1]), h_0 = 0, by torch
+    autograd (float64): a tensor (T + 1, H, H), the last entry the identity.
 
-    ``drive`` (T, H) is the input drive u_t; the activation is ``settings.activation``.
+    ``drive`` (T, H) is the input drive u_t; the activation is ``settings.activation``. One
+    backward pass of H copies of the run, with the identity as the upstream gradient: row i of
+    the gradient reaching h_t is e_i^T dh_T/dh_t.
     """
     phi = _TORCH_PHI[settings.activation]
     W = torch.as_tensor(np.asarray(Whh, dtype=np.float64))
     U = torch.as_tensor(np.asarray(drive, dtype=np.float64))
     T, H = U.shape
+    eye = torch.eye(H, dtype=torch.float64)
     with torch.enable_grad():
         h = torch.zeros(H, H, dtype=torch.float64, requires_grad=True)  # H copies of h_0
         states = [h]
         for t in range(T):
-            h = phi(h @ W + U[t])
-            h.retain_grad()
+            h = phi(torch.addmm(U[t][None, :], h, W))
             states.append(h)
-        h.backward(torch.eye(H, dtype=torch.float64))
-    G = torch.stack([s.grad for s in states])  # (T + 1, H, H): G[t] = dh_T/dh_t
-    return torch.linalg.matrix_norm(G, ord=2).numpy()
+        grads = torch.autograd.grad(h, states[:-1], grad_outputs=eye) if T else ()
+    return torch.stack([*grads, eye])
+
+
+def chain_norms(settings: ExplorerSettings, Whh: np.ndarray, drive: np.ndarray) -> np.ndarray:
+    """||dh_T/dh_t||_2 for t = 0 .. T of :func:`jacobians`: shape (T + 1,), the last entry 1.
+
+    The spectral norm of each G is sqrt(lambda_max(G G^T)) with G first divided by its largest
+    entry (so neither 1e-200 nor 1e+200 under- or overflows when squared): a symmetric
+    eigenvalue problem is cheaper than an SVD, and its largest eigenvalue is exact to rounding
+    (relative error about 1e-15 against the SVD; ``benchmarks/bench_explorer.py`` prints it).
+    """
+    G = jacobians(settings, Whh, drive)
+    scale = G.abs().amax(dim=(1, 2))
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    Gs = G / safe[:, None, None]
+    top = torch.linalg.eigvalsh(Gs @ Gs.mT)[:, -1].clamp_min(0.0)
+    return (torch.sqrt(top) * scale).numpy()
 
 
 def decay_curves(settings: ExplorerSettings | None = None, **changes) -> DecayCurves:
-    """Build W_hh, run the driven RNN and compute the Jacobian-chain norms and the bound."""
-    s = replace(settings or ExplorerSettings(), **changes)
+    """Build W_hh, run the driven RNN and compute the Jacobian-chain norms and the bound.
+
+    Results are cached by settings (the last 64), so going back to a slider position is instant.
+    """
+    return _decay_curves(replace(settings or ExplorerSettings(), **changes))
+
+
+@lru_cache(maxsize=64)
+def _decay_curves(s: ExplorerSettings) -> DecayCurves:
     if s.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}.")
     Whh = make_whh(int(s.hidden), float(s.sigma_1), s.init, np.random.default_rng(s.seed))
@@ -249,11 +281,11 @@ class GradientExplorer:
             "sigma_1": w.FloatSlider(value=s.sigma_1, min=0.1, max=3.0, step=0.05,
                                      description="largest singular value σ₁", readout_format=".2f",
                                      **common),
-            "length": w.IntSlider(value=s.length, min=5, max=200, step=5,
+            "length": w.IntSlider(value=s.length, min=5, max=MAX_LENGTH, step=5,
                                   description="sequence length T", **common),
             "activation": w.Dropdown(options=list(ACTIVATIONS), value=s.activation,
                                      description="activation φ", style=style, layout=layout),
-            "hidden": w.IntSlider(value=s.hidden, min=2, max=128, step=2,
+            "hidden": w.IntSlider(value=s.hidden, min=2, max=MAX_HIDDEN, step=2,
                                   description="hidden size H", **common),
             "init": w.Dropdown(options=list(INITS), value=s.init,
                                description="initialisation of W_hh", style=style, layout=layout),
