@@ -23,9 +23,8 @@ ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu")
 
 DERIVATIVE_SENTENCES = {
     "tanh_itself": "that is tanh(a) itself, not its derivative.",
-    "tanh_no_square": ("that is 1 - tanh(a): the square is missing. tanh' is 1 minus the square "
-                       "of tanh(a), so it is never negative and equals 1 only at a = 0; yours "
-                       "goes up to 2 for negative a."),
+    "tanh_no_square": ("that is 1 - tanh(a): the square is missing (tanh' is never negative and "
+                       "equals 1 only at a = 0; yours goes up to 2 for negative a)."),
     "one_minus_a_squared": ("that is 1 - a**2: tanh' is written in terms of tanh(a), not of a "
                             "(yours goes negative for |a| > 1)."),
     "sigmoid_itself": "that is sigmoid(a) itself, not its derivative.",
