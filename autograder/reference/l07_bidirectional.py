@@ -271,7 +271,7 @@ def _planted() -> list[Planted]:
         _plant(bf, "t07_birnn_forward", "initial states are swapped", "initial_states_swapped",
                ("rnn_forward(X, h0_f,", "rnn_forward(X, h0_b,"),
                ("rnn_forward(X[:, ::-1], h0_b,", "rnn_forward(X[:, ::-1], h0_f,")),
-        _plant(tp, "t07_torch_params", "transposes", "no_transpose",
+        _plant(tp, "t07_torch_params", "transposed", "no_transpose",
                ('get(f"weight_ih_l0{suffix}").T', 'get(f"weight_ih_l0{suffix}")')),
         _plant(tp, "t07_torch_params", "two biases", "bias_ih_only",
                (' + get(f"bias_hh_l0{suffix}")', "")),
@@ -295,3 +295,9 @@ def _planted() -> list[Planted]:
 
 
 PLANTED: list[Planted] = _planted()
+
+
+@cases("t07_influence_earlier")
+def _t07_influence_earlier():
+    rnn, _, X = visible_influence()
+    return {"_earlier_want": np.round(impl.input_influence(rnn, X, 2).astype(np.float64), 6)}
