@@ -6,14 +6,13 @@ computed from it (a mistake is the same function with ``mistake=...``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from autograder.impl import birnn as impl
-from autograder.mistakes import Planted
+from autograder.mistakes import Planted, plant
 from autograder.render import cases, distinct_mistakes
 
 # rnn_forward (lesson 03) is what the BiRNN is built on; Vocab (lesson 01) builds the data.
@@ -233,24 +232,8 @@ _NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "07-bidirectiona
     "07-bidirectional.ipynb"
 
 
-def _answer_source(grade_id: str) -> str:
-    nb = json.loads(_NOTEBOOK.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            src = "".join(cell["source"])
-            return "\n".join(ln for ln in src.splitlines()
-                             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    raise KeyError(f"{_NOTEBOOK.name} has no answer cell {grade_id!r}")
-
-
-def _plant(answer: str, test: str, says: str, name: str, *edits: tuple[str, str],
-           hidden: bool = False) -> Planted:
-    src = _answer_source(answer)
-    for old, new in edits:
-        if old not in src:
-            raise ValueError(f"planted mistake {name!r}: {old!r} is not in the answer cell {answer}")
-        src = src.replace(old, new, 1)
-    return Planted(answer=answer, code=src, test=test, says=says, name=name, hidden=hidden)
+def _plant(*args, **kw) -> Planted:
+    return plant(_NOTEBOOK, *args, **kw)
 
 
 def _planted() -> list[Planted]:
