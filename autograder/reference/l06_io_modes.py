@@ -115,7 +115,8 @@ def greedy_mistakes(step, h0, bos, eos, max_len) -> list[tuple]:
 
 
 def last_hidden_mistakes(H, lengths) -> list[tuple]:
-    return [(impl.last_hidden(H, lengths, mistake=m), s) for m, s in LAST_HIDDEN_SENTENCES.items()]
+    pairs = [(impl.last_hidden(H, lengths, mistake=m), s) for m, s in LAST_HIDDEN_SENTENCES.items()]
+    return [(v, s) for v, s in pairs if v is not None]  # None: that mistake raises IndexError
 
 
 def masked_loss_mistakes(logits, tags, mask) -> list[tuple]:
