@@ -29,3 +29,31 @@ class Planted:
     says: str
     name: str = ""
     hidden: bool = False
+
+
+def answer_source(notebook, grade_id: str) -> str:
+    """The answer cell ``grade_id`` of the solution ``notebook`` (a path) as a student would
+    hand it in: without its ``### BEGIN/END SOLUTION`` lines."""
+    import json
+    from pathlib import Path
+
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            src = "".join(cell["source"])
+            return "\n".join(ln for ln in src.splitlines()
+                             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    raise KeyError(f"{Path(notebook).name} has no answer cell {grade_id!r}")
+
+
+def plant(notebook, answer: str, test: str, says: str, name: str, *edits: tuple[str, str],
+          hidden: bool = False) -> Planted:
+    """A :class:`Planted` whose code is the answer cell with each ``(old, new)`` edit made
+    once; fails if an ``old`` is not in the cell (the solution changed under it)."""
+    src = answer_source(notebook, answer)
+    for old, new in edits:
+        if old not in src:
+            raise ValueError(f"planted mistake {name!r}: {old!r} is not in the answer cell "
+                             f"{answer}")
+        src = src.replace(old, new, 1)
+    return Planted(answer=answer, code=src, test=test, says=says, name=name, hidden=hidden)

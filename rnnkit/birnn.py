@@ -1,16 +1,11 @@
-"""A bidirectional RNN in numpy, torch's ``bidirectional=True`` weights mapped onto it, and the
-tools lesson 07 uses to show where a BiRNN helps and why it cannot be a language model.
+"""Tools for lesson 07 (bidirectional RNNs): random BiRNN parameters, language-model batches,
+prefix-only perplexity, generation and the lesson's figures.
 
-Two independent RNNs read the same sequence, one left to right and one right to left::
-
-    f_t = tanh(x_t @ Wxh_f + f_{t-1} @ Whh_f + bh_f)      t = 1 .. T
-    b_t = tanh(x_t @ Wxh_b + b_{t+1} @ Whh_b + bh_b)      t = T .. 1
-    h_t = [f_t ; b_t]                                      (N, 2H)
-
-``b_t`` is stored at position t (the input it has just read), as torch does: running the
-cell on the time-reversed input gives the states in reverse order, and they are flipped back.
-Parameters are a dict with keys :data:`BIRNN_PARAM_NAMES`, in the row-vector convention of
-``rnnkit.rnn_numpy``: ``Wxh_* (D, H)``, ``Whh_* (H, H)``, ``bh_* (H,)``.
+The lesson's exercises — the numpy BiRNN forward, torch's bidirectional weights mapped onto
+it, the influence of each input on one output — are not here: the notebook builds on the
+student's own answers (and on lesson 03's ``rnn_forward``, handed out beside it as
+``rnn_numpy.py``). Parameters are a dict with keys :data:`BIRNN_PARAM_NAMES` in the
+row-vector convention of lesson 03: ``Wxh_* (D, H)``, ``Whh_* (H, H)``, ``bh_* (H,)``.
 """
 
 from __future__ import annotations
@@ -23,46 +18,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .rnn_numpy import rnn_forward
-
 __all__ = [
     "BIRNN_PARAM_NAMES",
     "accuracy_figure",
-    "birnn_forward",
     "generate",
     "influence_figure",
     "init_birnn_params",
-    "input_influence",
     "lm_batches",
     "perplexity_figure",
     "prefix_perplexity",
-    "torch_birnn_params",
 ]
 
 BIRNN_PARAM_NAMES: tuple[str, ...] = ("Wxh_f", "Whh_f", "bh_f", "Wxh_b", "Whh_b", "bh_b")
-
-
-def birnn_forward(
-    X: np.ndarray, h0_f: np.ndarray, h0_b: np.ndarray, params: dict[str, np.ndarray]
-) -> tuple[np.ndarray, tuple]:
-    """Bidirectional RNN over a batch of sequences.
-
-    Args:
-        X: inputs, batch first, (N, T, D).
-        h0_f: initial state of the forward RNN (before position 0), (N, H).
-        h0_b: initial state of the backward RNN (after position T-1), (N, H).
-        params: ``Wxh_f, Whh_f, bh_f, Wxh_b, Whh_b, bh_b``.
-
-    Returns:
-        ``H`` (N, T, 2H) with ``H[:, t] = [f_t ; b_t]`` (forward features first), and the
-        cache ``(forward_cache, backward_cache)`` of the two ``rnn_forward`` calls (the
-        backward one in reversed time order).
-    """
-    Hf, cache_f = rnn_forward(X, h0_f, params["Wxh_f"], params["Whh_f"], params["bh_f"])
-    Hb_rev, cache_b = rnn_forward(X[:, ::-1], h0_b, params["Wxh_b"], params["Whh_b"],
-                                  params["bh_b"])
-    Hb = Hb_rev[:, ::-1]  # back to input order: Hb[:, t] has read X[:, t:]
-    return np.concatenate([Hf, Hb], axis=-1), (cache_f, cache_b)
 
 
 def init_birnn_params(D: int, H: int, rng: np.random.Generator,
@@ -71,43 +38,6 @@ def init_birnn_params(D: int, H: int, rng: np.random.Generator,
     s = scale / math.sqrt(H)
     shapes = {"Wxh": (D, H), "Whh": (H, H), "bh": (H,)}
     return {f"{k}_{d}": rng.uniform(-s, s, size=shapes[k]) for d in "fb" for k in shapes}
-
-
-def torch_birnn_params(rnn: nn.RNN) -> dict[str, np.ndarray]:
-    """The weights of a one-layer ``nn.RNN(..., bidirectional=True)`` in this module's form.
-
-    torch computes ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` with
-    ``weight_ih_l0`` of shape (H, D), so ``Wxh = weight_ih_l0.T`` (D, H), ``Whh =
-    weight_hh_l0.T`` and ``bh = bias_ih_l0 + bias_hh_l0`` (two biases, one sum). The backward
-    direction's parameters end in ``_reverse``.
-    """
-    if not (isinstance(rnn, nn.RNN) and rnn.bidirectional and rnn.num_layers == 1):
-        raise ValueError("expected a one-layer nn.RNN with bidirectional=True.")
-    if rnn.nonlinearity != "tanh":
-        raise ValueError("expected the tanh nonlinearity.")
-
-    def get(name: str) -> np.ndarray:
-        p = getattr(rnn, name, None)
-        return np.zeros(rnn.hidden_size) if p is None else p.detach().double().numpy().copy()
-
-    out = {}
-    for d, suffix in (("f", ""), ("b", "_reverse")):
-        out[f"Wxh_{d}"] = get(f"weight_ih_l0{suffix}").T.copy()
-        out[f"Whh_{d}"] = get(f"weight_hh_l0{suffix}").T.copy()
-        out[f"bh_{d}"] = get(f"bias_ih_l0{suffix}") + get(f"bias_hh_l0{suffix}")
-    return out
-
-
-def input_influence(rnn: nn.RNN, X: torch.Tensor, t: int) -> np.ndarray:
-    """How much each input position moves the output at position ``t``.
-
-    ``g[s] = || d(sum_j out[0, t, j]) / d X[0, s] ||_2`` for ``rnn`` (``batch_first=True``)
-    on ``X`` of shape (1, T, D). Returns (T,). A one-way RNN gives 0 for every ``s > t``.
-    """
-    X = X.detach().clone().requires_grad_(True)
-    out, _ = rnn(X)
-    out[0, t].sum().backward()
-    return X.grad[0].norm(dim=-1).numpy()
 
 
 def lm_batches(ids: np.ndarray, T: int, batch_size: int, n_batches: int, seed: int = 0):

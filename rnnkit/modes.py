@@ -17,21 +17,32 @@ unaligned              decoder; every decoder state feeds one     :func:`transla
 =====================  =========================================  ==========================
 
 All data are generated here from seeded rules (no downloads), so every model's task has a
-known right answer. Token id 0 is ``<pad>`` in every vocabulary (``rnnkit.text.Vocab``); the
-loss functions ignore it. Each model trains in about a second with ``rnnkit.train.fit``.
+known right answer. Each model trains in about a second with ``rnnkit.train.fit``.
+
+Vocabularies: the word <-> id mapping is lesson 01's exercise (``Vocab``), so this module does
+not define one. Every data generator takes it as the keyword argument ``vocab``: a class (or
+function) that, called on a list of tokens, returns a vocabulary with ``encode``, ``decode``,
+``len`` and ``[token]`` whose id 0 is ``<pad>`` — the notebooks pass lesson 01's ``Vocab``,
+handed out beside them as ``text.py`` (``from text import Vocab``). The loss functions ignore
+id 0. Padding a batch of id lists uses torch's own ``pad_sequence``, not lesson 01's
+``pad_sequences``.
+
+The exercises of lesson 06 (greedy decoding, the last real state, the masked loss, the
+shapes of each head) are not here: the models below do the same in torch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .text import Vocab, pad_sequences
+from torch.nn.utils.rnn import pad_sequence
 
 __all__ = [
     "MODES",
@@ -83,8 +94,8 @@ class SeqData:
     X: np.ndarray
     Y: np.ndarray
     lengths: np.ndarray
-    src: Vocab | list[str]
-    tgt: Vocab | list[str]
+    src: Any
+    tgt: Any
     extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -106,9 +117,20 @@ class SeqData:
                 torch.as_tensor(self.lengths, dtype=torch.long))
 
 
-def _vocab(words: list[str], extra: tuple[str, ...] = ()) -> Vocab:
-    """A Vocab holding each word once, in the order given (``<pad>`` 0, ``<unk>`` 1)."""
-    return Vocab(list(extra) + words)
+MakeVocab = Callable[[list[str]], Any]
+
+
+def _vocab(vocab: MakeVocab, words: list[str], extra: tuple[str, ...] = ()):
+    """``vocab`` (lesson 01's Vocab) over each word once, in the order given."""
+    return vocab(list(extra) + words)
+
+
+def _pad(seqs: list[list[int]], max_len: int | None = None) -> np.ndarray:
+    """(N, T) int64 ids padded on the right with 0 (torch's ``pad_sequence``)."""
+    out = pad_sequence([torch.as_tensor(s, dtype=torch.long) for s in seqs], batch_first=True)
+    if max_len is not None:
+        out = F.pad(out, (0, max_len - out.shape[1]))
+    return out.numpy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,20 +144,21 @@ NEGATION = "not"
 POLARITY_NAMES = ["negative", "neutral", "positive"]
 
 
-def word_polarity_data() -> SeqData:
+def word_polarity_data(*, vocab: MakeVocab) -> SeqData:
     """One-to-one: a single word -> its polarity (0 negative, 1 neutral, 2 positive).
 
     ``X`` is (N,) word ids, one per example; every word of the sentiment vocabulary once.
     """
     words = POSITIVE + NEGATIVE + NEUTRAL
-    vocab = _vocab(words + [NEGATION])
+    vocab = _vocab(vocab, words + [NEGATION])
     label = {**{w: 2 for w in POSITIVE}, **{w: 0 for w in NEGATIVE}, **{w: 1 for w in NEUTRAL}}
     X = np.array(vocab.encode(words), dtype=np.int64)
     Y = np.array([label[w] for w in words], dtype=np.int64)
     return SeqData(X, Y, np.ones(len(X), dtype=np.int64), vocab, POLARITY_NAMES)
 
 
-def sentiment_data(n: int = 2000, seed: int = 0, min_len: int = 4, max_len: int = 12) -> SeqData:
+def sentiment_data(n: int = 2000, seed: int = 0, min_len: int = 4, max_len: int = 12, *,
+                   vocab: MakeVocab) -> SeqData:
     """Many-to-one: a review -> 1 (positive) or 0 (negative).
 
     A review mixes neutral words with a few opinion words; ``"not"`` flips the opinion word
@@ -144,7 +167,7 @@ def sentiment_data(n: int = 2000, seed: int = 0, min_len: int = 4, max_len: int 
     ``lengths`` (N,).
     """
     rng = np.random.default_rng(seed)
-    vocab = _vocab(POSITIVE + NEGATIVE + NEUTRAL + [NEGATION])
+    vocab = _vocab(vocab, POSITIVE + NEGATIVE + NEUTRAL + [NEGATION])
     reviews, labels = [], []
     while len(reviews) < n:
         T = int(rng.integers(min_len, max_len + 1))
@@ -162,7 +185,7 @@ def sentiment_data(n: int = 2000, seed: int = 0, min_len: int = 4, max_len: int 
             continue
         reviews.append(vocab.encode(words))
         labels.append(int(score > 0))
-    X, _ = pad_sequences(reviews, pad_id=vocab.pad)
+    X = _pad(reviews)
     return SeqData(X, np.array(labels), np.array([len(r) for r in reviews]), vocab,
                    ["negative", "positive"])
 
@@ -171,7 +194,7 @@ NOTES = ["C", "D", "E", "F", "G", "A", "B", "c"]
 MELODY_STEPS = {"rising": 1, "falling": -1, "thirds": 2, "leaping": 3}
 
 
-def melody_data(n: int = 800, T: int = 8, seed: int = 0) -> SeqData:
+def melody_data(n: int = 800, T: int = 8, seed: int = 0, *, vocab: MakeVocab) -> SeqData:
     """One-to-many: a style (class id) -> a melody of ``T`` notes.
 
     The first note is random; each next note moves by the style's step (rising +1, falling
@@ -179,7 +202,7 @@ def melody_data(n: int = 800, T: int = 8, seed: int = 0) -> SeqData:
     ids in ``tgt`` (a Vocab with ``<bos>``, which the decoder reads before the first note).
     """
     rng = np.random.default_rng(seed)
-    vocab = _vocab(NOTES, extra=(BOS,))
+    vocab = _vocab(vocab, NOTES, extra=(BOS,))
     styles = list(MELODY_STEPS)
     c = rng.integers(0, len(styles), size=n)
     first = rng.integers(0, len(NOTES), size=n)
@@ -196,7 +219,7 @@ NER_TAGS = ["<pad>", "O", "B-PER", "I-PER"]
 
 
 def name_tagging_data(n: int = 1500, seed: int = 0, min_len: int = 4,
-                      max_len: int = 10) -> SeqData:
+                      max_len: int = 10, *, vocab: MakeVocab) -> SeqData:
     """Many-to-many aligned: a sentence -> one tag per word (named entities).
 
     Tags (ids in ``NER_TAGS``): ``B-PER`` the first word of a name, ``I-PER`` a name word that
@@ -204,7 +227,7 @@ def name_tagging_data(n: int = 1500, seed: int = 0, min_len: int = 4,
     Whether a name word is B or I depends on the word to its left.
     """
     rng = np.random.default_rng(seed)
-    vocab = _vocab(NAMES + OTHER)
+    vocab = _vocab(vocab, NAMES + OTHER)
     sents, tags = [], []
     for _ in range(n):
         T = int(rng.integers(min_len, max_len + 1))
@@ -220,8 +243,8 @@ def name_tagging_data(n: int = 1500, seed: int = 0, min_len: int = 4,
              NER_TAGS.index("B-PER") for i, w in enumerate(words)]
         sents.append(vocab.encode(words))
         tags.append(t)
-    X, _ = pad_sequences(sents)
-    Y, _ = pad_sequences(tags)
+    X = _pad(sents)
+    Y = _pad(tags)
     return SeqData(X, Y, np.array([len(s) for s in sents]), vocab, NER_TAGS)
 
 
@@ -231,7 +254,7 @@ SRC_VERBS = {"sees": "ve", "likes": "quiere", "bites": "muerde"}
 ARTICLES = ["the", "a"]
 
 
-def translation_data(n: int = 3000, seed: int = 0) -> SeqData:
+def translation_data(n: int = 3000, seed: int = 0, *, vocab: MakeVocab) -> SeqData:
     """Many-to-many unaligned: an English-like sentence -> its Spanish-like translation.
 
     Source grammar ``article [adjective] noun verb article [adjective] noun``; the
@@ -241,8 +264,8 @@ def translation_data(n: int = 3000, seed: int = 0) -> SeqData:
     (N, 6) padded with 0; ``tgt`` has ``<bos>`` and ``<eos>``.
     """
     rng = np.random.default_rng(seed)
-    src = _vocab(ARTICLES + list(SRC_ADJS) + list(SRC_NOUNS) + list(SRC_VERBS))
-    tgt = _vocab(list(SRC_ADJS.values()) + list(SRC_NOUNS.values()) + list(SRC_VERBS.values()),
+    src = _vocab(vocab, ARTICLES + list(SRC_ADJS) + list(SRC_NOUNS) + list(SRC_VERBS))
+    tgt = _vocab(vocab, list(SRC_ADJS.values()) + list(SRC_NOUNS.values()) + list(SRC_VERBS.values()),
                  extra=(BOS, EOS))
 
     def phrase() -> tuple[list[str], list[str]]:
@@ -259,8 +282,8 @@ def translation_data(n: int = 3000, seed: int = 0) -> SeqData:
         verb = str(rng.choice(list(SRC_VERBS)))
         xs.append(src.encode(s1 + [verb] + s2))
         ys.append(tgt.encode(t1 + [SRC_VERBS[verb]] + t2 + [EOS]))
-    X, _ = pad_sequences(xs, max_len=7)
-    Y, _ = pad_sequences(ys, max_len=6)
+    X = _pad(xs, max_len=7)
+    Y = _pad(ys, max_len=6)
     return SeqData(X, Y, np.array([len(x) for x in xs]), src, tgt)
 
 
@@ -271,7 +294,8 @@ PRONOUNS = ["we", "they", "you"]
 RC_TAGS = ["<pad>", "DET", "PRON", "NOUN", "VERB"]
 
 
-def right_context_data(n: int = 1500, seed: int = 0, T: int = 8) -> SeqData:
+def right_context_data(n: int = 1500, seed: int = 0, T: int = 8, *,
+                       vocab: MakeVocab) -> SeqData:
     """A tagging task where the right context decides: tag each word NOUN/VERB/DET/PRON.
 
     An ambiguous word ("book", "watch", "park", "fly") is a VERB when a determiner follows it
@@ -281,7 +305,7 @@ def right_context_data(n: int = 1500, seed: int = 0, T: int = 8) -> SeqData:
     only guess; a BiRNN has. ``extra["ambiguous"]`` (N, T) marks the ambiguous positions.
     """
     rng = np.random.default_rng(seed)
-    vocab = _vocab(AMBIGUOUS + DETERMINERS + PRONOUNS)
+    vocab = _vocab(vocab, AMBIGUOUS + DETERMINERS + PRONOUNS)
     fixed = {w: RC_TAGS.index("DET") for w in DETERMINERS}
     fixed.update({w: RC_TAGS.index("PRON") for w in PRONOUNS})
     pool = {"amb": AMBIGUOUS, "det": DETERMINERS, "pron": PRONOUNS}
@@ -461,19 +485,20 @@ class EncoderDecoder(nn.Module):
     """Many-to-many unaligned: an encoder RNN reads the source, its final state is the
     decoder's ``h_0``, and the decoder writes the target one token at a time.
 
-    ``forward(X, lengths, Y)``: teacher forcing -> (N, T_out, V_tgt) logits. GRU cells are used
-    here because they learn this task in a second; vanilla ``nn.RNN`` cells learn it far more
-    slowly.
+    ``forward(X, lengths, Y)``: teacher forcing -> (N, T_out, V_tgt) logits. GRU cells
+    (``cell="gru"``, the default) are used because they learn this task in a second; vanilla
+    ``nn.RNN`` cells (``cell="rnn"``) learn it far more slowly.
     """
 
     def __init__(self, V_src: int, V_tgt: int, D: int = 32, H: int = 64, bos: int = 2,
-                 eos: int = 3):
+                 eos: int = 3, cell: str = "gru"):
         super().__init__()
         self.bos, self.eos = bos, eos
         self.src_embed = nn.Embedding(V_src, D, padding_idx=0)
         self.tgt_embed = nn.Embedding(V_tgt, D, padding_idx=0)
-        self.encoder = nn.GRU(D, H, batch_first=True)
-        self.decoder = nn.GRU(D, H, batch_first=True)
+        Cell = {"gru": nn.GRU, "rnn": nn.RNN}[cell]
+        self.encoder = Cell(D, H, batch_first=True)
+        self.decoder = Cell(D, H, batch_first=True)
         self.out = nn.Linear(H, V_tgt)
 
     def encode(self, X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

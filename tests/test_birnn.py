@@ -1,5 +1,6 @@
-"""rnnkit.birnn: the numpy BiRNN equals torch's bidirectional RNN once the weights are mapped,
-its two halves are what their definitions say, and the leak tools detect the future."""
+"""Lesson 07: the numpy BiRNN (autograder.impl.birnn) equals torch's bidirectional RNN once the
+weights are mapped, its two halves are what their definitions say, each classic mistake
+differs from the answer, and rnnkit.birnn's leak tools detect the future."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.impl import birnn as I
+from autograder.impl.rnn_numpy import rnn_forward, rnn_step_forward
 from rnnkit import birnn as B
 from rnnkit import modes as M
-from rnnkit.rnn_numpy import rnn_forward, rnn_step_forward
 
 
 def _case(N=3, T=5, D=4, H=6, seed=0):
@@ -20,16 +22,15 @@ def _case(N=3, T=5, D=4, H=6, seed=0):
 
 def test_shapes_and_forward_half():
     X, hf, hb, p = _case()
-    H, (cf, cb) = B.birnn_forward(X, hf, hb, p)
+    H = I.birnn_forward(X, hf, hb, p)
     assert H.shape == (3, 5, 12)
     Hf, _ = rnn_forward(X, hf, p["Wxh_f"], p["Whh_f"], p["bh_f"])
     np.testing.assert_allclose(H[..., :6], Hf)
-    assert len(cf) == len(cb) == 5
 
 
 def test_backward_half_is_stored_at_the_position_it_has_just_read():
     X, hf, hb, p = _case()
-    H, _ = B.birnn_forward(X, hf, hb, p)
+    H = I.birnn_forward(X, hf, hb, p)
     b_last, _ = rnn_step_forward(X[:, -1], hb, p["Wxh_b"], p["Whh_b"], p["bh_b"])
     np.testing.assert_allclose(H[:, -1, 6:], b_last)
     b_prev, _ = rnn_step_forward(X[:, -2], b_last, p["Wxh_b"], p["Whh_b"], p["bh_b"])
@@ -37,7 +38,7 @@ def test_backward_half_is_stored_at_the_position_it_has_just_read():
     # the backward half at position 0 depends on the last input, the forward half does not
     X2 = X.copy()
     X2[:, -1] += 1.0
-    H2, _ = B.birnn_forward(X2, hf, hb, p)
+    H2 = I.birnn_forward(X2, hf, hb, p)
     np.testing.assert_allclose(H2[:, 0, :6], H[:, 0, :6])
     assert np.abs(H2[:, 0, 6:] - H[:, 0, 6:]).max() > 1e-6
 
@@ -46,11 +47,11 @@ def test_backward_half_is_stored_at_the_position_it_has_just_read():
 def test_matches_torch_bidirectional(bias):
     torch.manual_seed(1)
     rnn = torch.nn.RNN(4, 6, batch_first=True, bidirectional=True, bias=bias).double()
-    p = B.torch_birnn_params(rnn)
+    p = I.torch_birnn_params(rnn)
     assert p["Wxh_f"].shape == (4, 6) and p["Whh_b"].shape == (6, 6) and p["bh_b"].shape == (6,)
     X, hf, hb, _ = _case()
     out, hn = rnn(torch.tensor(X), torch.tensor(np.stack([hf, hb])))
-    H, _ = B.birnn_forward(X, hf, hb, p)
+    H = I.birnn_forward(X, hf, hb, p)
     np.testing.assert_allclose(H, out.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(H[:, -1, :6], hn[0].detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(H[:, 0, 6:], hn[1].detach().numpy(), atol=1e-12)
@@ -58,24 +59,24 @@ def test_matches_torch_bidirectional(bias):
 
 def test_both_biases_are_summed():
     rnn = torch.nn.RNN(3, 2, bidirectional=True)
-    p = B.torch_birnn_params(rnn)
+    p = I.torch_birnn_params(rnn)
     want = (rnn.bias_ih_l0_reverse + rnn.bias_hh_l0_reverse).detach().numpy()
     np.testing.assert_allclose(p["bh_b"], want, rtol=1e-6)
 
 
 def test_rejects_a_one_way_rnn():
     with pytest.raises(ValueError, match="bidirectional"):
-        B.torch_birnn_params(torch.nn.RNN(3, 2))
+        I.torch_birnn_params(torch.nn.RNN(3, 2))
 
 
 def test_input_influence_sees_the_future_only_when_bidirectional():
     X = torch.randn(1, 6, 3)
     one = torch.nn.RNN(3, 4, batch_first=True)
-    g = B.input_influence(one, X, 2)
+    g = I.input_influence(one, X, 2)
     assert g.shape == (6,)
     assert (g[3:] == 0).all() and (g[:3] > 0).all()
     bi = torch.nn.RNN(3, 4, batch_first=True, bidirectional=True)
-    assert (B.input_influence(bi, X, 2) > 0).all()
+    assert (I.input_influence(bi, X, 2) > 0).all()
     assert X.grad is None  # the caller's tensor is left alone
 
 
@@ -108,3 +109,25 @@ def test_figures_have_titles_and_axes():
     for fig in figs:
         assert fig.layout.title.text
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_every_classic_mistake_differs_from_the_answer():
+    X, hf, hb, p = _case()
+    H = I.birnn_forward(X, hf, hb, p)
+    for m in I.BIRNN_MISTAKES:
+        assert np.abs(I.birnn_forward(X, hf, hb, p, mistake=m) - H).max() > 1e-6, m
+    torch.manual_seed(2)
+    rnn = torch.nn.RNN(3, 4, batch_first=True, bidirectional=True)
+    right = I.torch_birnn_params(rnn)
+    for m in I.TORCH_PARAMS_MISTAKES:
+        wrong = I.torch_birnn_params(rnn, mistake=m)
+        assert any(wrong[k].shape != right[k].shape or not np.allclose(wrong[k], right[k])
+                   for k in right), m
+    x = torch.randn(1, 5, 3)
+    g = I.input_influence(rnn, x, 1)
+    for m in I.INFLUENCE_MISTAKES:
+        assert not np.allclose(I.input_influence(rnn, x, 1, mistake=m), g), m
+
+
+def test_leak_answer_is_the_last_position():
+    assert I.LEAK_ANSWERS["leak_free_position"] == I.LEAK_T - 1

@@ -6,20 +6,22 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 import torch
 
+from autograder.impl.text import Vocab
 from rnnkit import modes as M
 
 
 def test_data_are_deterministic():
-    a, b = M.sentiment_data(200, seed=3), M.sentiment_data(200, seed=3)
+    a, b = M.sentiment_data(200, seed=3, vocab=Vocab), M.sentiment_data(200, seed=3, vocab=Vocab)
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.Y, b.Y)
-    assert not np.array_equal(a.X, M.sentiment_data(200, seed=4).X)
+    assert not np.array_equal(a.X, M.sentiment_data(200, seed=4, vocab=Vocab).X)
 
 
 def test_sentiment_labels_follow_the_negation_rule():
-    d = M.sentiment_data(300, seed=1)
+    d = M.sentiment_data(300, seed=1, vocab=Vocab)
     assert set(np.unique(d.Y)) == {0, 1}
     for x, y, n in zip(d.X, d.Y, d.lengths):
         words = d.src.decode(x[:n])
@@ -32,7 +34,7 @@ def test_sentiment_labels_follow_the_negation_rule():
 
 
 def test_name_tags_begin_and_continue():
-    d = M.name_tagging_data(100, seed=2)
+    d = M.name_tagging_data(100, seed=2, vocab=Vocab)
     B, I, O = (M.NER_TAGS.index(t) for t in ("B-PER", "I-PER", "O"))
     words = d.src.decode(d.X[0][: d.lengths[0]])
     for x, y, n in zip(d.X, d.Y, d.lengths):
@@ -44,7 +46,7 @@ def test_name_tags_begin_and_continue():
 
 
 def test_translation_drops_articles_and_moves_adjectives():
-    d = M.translation_data(50, seed=0)
+    d = M.translation_data(50, seed=0, vocab=Vocab)
     for x, y, n in zip(d.X, d.Y, d.lengths):
         src = d.src.decode(x[:n])
         tgt = [t for t in d.tgt.decode(y) if t != "<pad>"]
@@ -62,7 +64,7 @@ def test_translation_drops_articles_and_moves_adjectives():
 
 
 def test_melody_steps_by_style():
-    d = M.melody_data(40, T=6, seed=0)
+    d = M.melody_data(40, T=6, seed=0, vocab=Vocab)
     for c, y in zip(d.X, d.Y):
         notes = [M.NOTES.index(t) for t in d.tgt.decode(y)]
         step = M.MELODY_STEPS[d.src[c]]
@@ -70,7 +72,7 @@ def test_melody_steps_by_style():
 
 
 def test_right_context_decides_the_ambiguous_tags():
-    d = M.right_context_data(300, seed=0)
+    d = M.right_context_data(300, seed=0, vocab=Vocab)
     verb, noun = M.RC_TAGS.index("VERB"), M.RC_TAGS.index("NOUN")
     amb = d.extra["ambiguous"]
     for x, y, a in zip(d.X, d.Y, amb):
@@ -83,7 +85,7 @@ def test_right_context_decides_the_ambiguous_tags():
 
 
 def test_batches_cover_each_example_once_per_epoch():
-    d = M.sentiment_data(70)
+    d = M.sentiment_data(70, vocab=Vocab)
     make = M.batches(d, 16, seed=0)
     first = make(0)
     assert [len(b[0]) for b in first] == [16, 16, 16, 16, 6]
@@ -121,7 +123,7 @@ def test_one_way_tagger_is_causal_bidirectional_is_not():
 
 
 def test_generator_feeds_its_outputs_back():
-    d = M.melody_data(400, seed=0)
+    d = M.melody_data(400, seed=0, vocab=Vocab)
     m = M.ClassToSequence(4, len(d.tgt))
     M.train(m, d, M.sequence_loss, epochs=8, progress=False)
     out = m.generate(torch.arange(4), 8, generator=torch.Generator().manual_seed(0))
@@ -132,7 +134,7 @@ def test_generator_feeds_its_outputs_back():
 
 
 def test_encoder_decoder_learns_to_translate():
-    tr, va = M.translation_data(3000, seed=0).split(200)
+    tr, va = M.translation_data(3000, seed=0, vocab=Vocab).split(200)
     m = M.EncoderDecoder(len(tr.src), len(tr.tgt))
     h = M.train(m, tr, M.sequence_loss, epochs=4, valid=va, progress=False)
     assert h.valid_loss[-1] < 0.05
@@ -142,7 +144,7 @@ def test_encoder_decoder_learns_to_translate():
 
 
 def test_taggers_on_the_right_context_task():
-    tr, va = M.right_context_data(1500, seed=0).split(300)
+    tr, va = M.right_context_data(1500, seed=0, vocab=Vocab).split(300)
     amb = va.extra["ambiguous"]
     acc = {}
     for bi in (False, True):
@@ -153,7 +155,7 @@ def test_taggers_on_the_right_context_task():
 
 
 def test_figures_have_titles_and_axes():
-    d = M.word_polarity_data()
+    d = M.word_polarity_data(vocab=Vocab)
     h = M.train(M.OneToOne(len(d.src), 3), d, M.classifier_loss, epochs=2, valid=d,
                 progress=False)
     for fig in (M.modes_figure(), M.loss_curves_figure({"one-to-one": h})):
@@ -175,3 +177,54 @@ def test_numpy_step_formula_and_pickling():
     np.testing.assert_allclose(again(2, h)[0], logits)
     with_bias = M.NumpyStep(step.Wxh, step.Whh, step.Why, bh=np.ones(3), by=np.ones(5))
     np.testing.assert_allclose(with_bias(2, h)[1], np.tanh(step.Wxh[2] + h @ step.Whh + 1))
+
+
+# ---------------------------------------------------------------- lesson 06's answers (impl)
+
+from autograder.impl import modes as I  # noqa: E402
+
+
+def test_greedy_decode_matches_a_hand_loop_and_its_mistakes_differ():
+    step = M.NumpyStep.random(V=6, H=4, seed=14)
+    h0 = np.zeros(4)
+    out, h, tok = [], h0, 0
+    for _ in range(10):
+        logits, h = step(tok, h)
+        tok = int(np.argmax(logits))
+        if tok == 5:
+            break
+        out.append(tok)
+    assert I.greedy_decode(step, h0, 0, 5, 10) == out
+    assert I.greedy_decode(step, h0, 0, 5, 10, mistake="keep_eos") == out + [5]
+    assert len(I.greedy_decode(step, h0, 0, 5, 3, mistake="one_too_many")) == 4
+
+
+def test_last_hidden_and_the_torch_classifier_agree():
+    H = np.random.default_rng(0).normal(size=(3, 5, 2))
+    lengths = np.array([5, 1, 3])
+    got = I.last_hidden(H, lengths)
+    np.testing.assert_array_equal(got, np.stack([H[0, 4], H[1, 0], H[2, 2]]))
+    assert I.last_hidden(H, lengths, mistake="no_minus_one") is None  # would index past T
+
+
+def test_masked_cross_entropy_equals_torch_ignore_index():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3, 4, 5))
+    tags = rng.integers(1, 5, size=(3, 4))
+    mask = np.arange(4)[None] < np.array([4, 2, 1])[:, None]
+    Y = torch.as_tensor(np.where(mask, tags, 0))
+    want = torch.nn.functional.cross_entropy(torch.as_tensor(logits).transpose(1, 2), Y,
+                                             ignore_index=0)
+    assert I.masked_cross_entropy(logits, tags, mask) == pytest.approx(float(want), rel=1e-10)
+    for m in I.MASKED_LOSS_MISTAKES:
+        assert I.masked_cross_entropy(logits, tags, mask, mistake=m) != \
+            pytest.approx(float(want), rel=1e-6), m
+
+
+def test_head_shapes_mistakes_change_one_mode_each():
+    right = I.head_shapes(2, 3, 4, 5, 6)
+    assert set(right) == set(M.MODES) == set(I.MODES)
+    for m in I.HEAD_SHAPES_MISTAKES:
+        wrong = I.head_shapes(2, 3, 4, 5, 6, mistake=m)
+        assert sum(wrong[k] != right[k] for k in right) == 1, m
+    assert all(I.applications()[a] in ok for a, ok in I.APPLICATIONS.items())

@@ -1,5 +1,5 @@
-"""A bidirectional RNN in numpy, torch's ``bidirectional=True`` weights mapped onto it, and the
-tools lesson 07 uses to show where a BiRNN helps and why it cannot be a language model.
+"""Lesson 07's exercises: a numpy BiRNN, torch's bidirectional weights mapped onto it, the
+influence of each input on one output, and the answers about the language-model leak.
 
 Two independent RNNs read the same sequence, one left to right and one right to left::
 
@@ -7,207 +7,96 @@ Two independent RNNs read the same sequence, one left to right and one right to 
     b_t = tanh(x_t @ Wxh_b + b_{t+1} @ Whh_b + bh_b)      t = T .. 1
     h_t = [f_t ; b_t]                                      (N, 2H)
 
-``b_t`` is stored at position t (the input it has just read), as torch does: running the
-cell on the time-reversed input gives the states in reverse order, and they are flipped back.
-Parameters are a dict with keys :data:`BIRNN_PARAM_NAMES`, in the row-vector convention of
-``rnnkit.rnn_numpy``: ``Wxh_* (D, H)``, ``Whh_* (H, H)``, ``bh_* (H,)``.
+``b_t`` is stored at position t (the input it has just read), as torch does. Parameters are a
+dict with keys :data:`BIRNN_PARAM_NAMES` in the row-vector convention of lesson 03:
+``Wxh_* (D, H)``, ``Whh_* (H, H)``, ``bh_* (H,)``. The one-way forward is lesson 03's
+:func:`autograder.impl.rnn_numpy.rnn_forward` (the notebook gets it as the hand-out
+``rnn_numpy``).
+
+Each function takes ``mistake``: ``None`` gives the right answer, a name from ``*_MISTAKES``
+what a student who makes that classic mistake computes.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import plotly.graph_objects as go
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from autograder.impl.rnn_numpy import rnn_forward
 
 LESSON = "07-bidirectional"
 
-__all__ = [
-    "BIRNN_PARAM_NAMES",
-    "accuracy_figure",
-    "birnn_forward",
-    "generate",
-    "influence_figure",
-    "init_birnn_params",
-    "input_influence",
-    "lm_batches",
-    "perplexity_figure",
-    "prefix_perplexity",
-    "torch_birnn_params",
-]
-
 BIRNN_PARAM_NAMES: tuple[str, ...] = ("Wxh_f", "Whh_f", "bh_f", "Wxh_b", "Whh_b", "bh_b")
 
+BIRNN_MISTAKES = ("not_flipped_back", "backward_first", "not_reversed", "forward_weights_twice",
+                  "initial_states_swapped")
+TORCH_PARAMS_MISTAKES = ("no_transpose", "bias_ih_only", "bias_hh_only", "directions_swapped")
+INFLUENCE_MISTAKES = ("final_state", "all_positions", "sum_not_norm")
 
-def birnn_forward(
-    X: np.ndarray, h0_f: np.ndarray, h0_b: np.ndarray, params: dict[str, np.ndarray]
-) -> tuple[np.ndarray, tuple]:
-    """Bidirectional RNN over a batch of sequences.
-
-    Args:
-        X: inputs, batch first, (N, T, D).
-        h0_f: initial state of the forward RNN (before position 0), (N, H).
-        h0_b: initial state of the backward RNN (after position T-1), (N, H).
-        params: ``Wxh_f, Whh_f, bh_f, Wxh_b, Whh_b, bh_b``.
-
-    Returns:
-        ``H`` (N, T, 2H) with ``H[:, t] = [f_t ; b_t]`` (forward features first), and the
-        cache ``(forward_cache, backward_cache)`` of the two ``rnn_forward`` calls (the
-        backward one in reversed time order).
-    """
-    Hf, cache_f = rnn_forward(X, h0_f, params["Wxh_f"], params["Whh_f"], params["bh_f"])
-    Hb_rev, cache_b = rnn_forward(X[:, ::-1], h0_b, params["Wxh_b"], params["Whh_b"],
-                                  params["bh_b"])
-    Hb = Hb_rev[:, ::-1]  # back to input order: Hb[:, t] has read X[:, t:]
-    return np.concatenate([Hf, Hb], axis=-1), (cache_f, cache_b)
+# Exercise 4: in a window of T = 32 positions, only the last one's backward half has not read
+# the next character; a predictor from the past cannot beat the entropy floor; a tagger may
+# read to the right.
+LEAK_T = 32
+LEAK_ANSWERS = {"leak_free_position": LEAK_T - 1, "can_beat_floor": False,
+                "bi_uses_future_tagging_ok": True}
 
 
-def init_birnn_params(D: int, H: int, rng: np.random.Generator,
-                      scale: float = 0.5) -> dict[str, np.ndarray]:
-    """Random BiRNN parameters (uniform in ±scale/sqrt(H)), float64."""
-    s = scale / math.sqrt(H)
-    shapes = {"Wxh": (D, H), "Whh": (H, H), "bh": (H,)}
-    return {f"{k}_{d}": rng.uniform(-s, s, size=shapes[k]) for d in "fb" for k in shapes}
+def birnn_forward(X: np.ndarray, h0_f: np.ndarray, h0_b: np.ndarray,
+                  params: dict[str, np.ndarray], mistake: str | None = None) -> np.ndarray:
+    """(N, T, D) inputs -> (N, T, 2H) states ``[f_t ; b_t]`` (forward features first)."""
+    p = dict(params)
+    if mistake == "forward_weights_twice":
+        p.update(Wxh_b=p["Wxh_f"], Whh_b=p["Whh_f"], bh_b=p["bh_f"])
+    if mistake == "initial_states_swapped":
+        h0_f, h0_b = h0_b, h0_f
+    Hf, _ = rnn_forward(X, h0_f, p["Wxh_f"], p["Whh_f"], p["bh_f"])
+    Xb = X if mistake == "not_reversed" else X[:, ::-1]
+    Hb, _ = rnn_forward(Xb, h0_b, p["Wxh_b"], p["Whh_b"], p["bh_b"])
+    if mistake not in ("not_flipped_back", "not_reversed"):
+        Hb = Hb[:, ::-1]  # back to input order: Hb[:, t] has read X[:, t:]
+    parts = [Hb, Hf] if mistake == "backward_first" else [Hf, Hb]
+    return np.concatenate(parts, axis=-1)
 
 
-def torch_birnn_params(rnn: nn.RNN) -> dict[str, np.ndarray]:
-    """The weights of a one-layer ``nn.RNN(..., bidirectional=True)`` in this module's form.
-
-    torch computes ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` with
-    ``weight_ih_l0`` of shape (H, D), so ``Wxh = weight_ih_l0.T`` (D, H), ``Whh =
-    weight_hh_l0.T`` and ``bh = bias_ih_l0 + bias_hh_l0`` (two biases, one sum). The backward
-    direction's parameters end in ``_reverse``.
-    """
+def torch_birnn_params(rnn: nn.RNN, mistake: str | None = None) -> dict[str, np.ndarray]:
+    """The weights of a one-layer ``nn.RNN(..., bidirectional=True)`` in the course's form:
+    ``Wxh = weight_ih_l0.T``, ``Whh = weight_hh_l0.T``, ``bh = bias_ih_l0 + bias_hh_l0``, the
+    backward direction's ending in ``_reverse``."""
     if not (isinstance(rnn, nn.RNN) and rnn.bidirectional and rnn.num_layers == 1):
         raise ValueError("expected a one-layer nn.RNN with bidirectional=True.")
-    if rnn.nonlinearity != "tanh":
-        raise ValueError("expected the tanh nonlinearity.")
 
     def get(name: str) -> np.ndarray:
-        p = getattr(rnn, name, None)
-        return np.zeros(rnn.hidden_size) if p is None else p.detach().double().numpy().copy()
+        q = getattr(rnn, name, None)
+        return np.zeros(rnn.hidden_size) if q is None else q.detach().double().numpy().copy()
+
+    def t(a: np.ndarray) -> np.ndarray:
+        return a.copy() if mistake == "no_transpose" else a.T.copy()
 
     out = {}
-    for d, suffix in (("f", ""), ("b", "_reverse")):
-        out[f"Wxh_{d}"] = get(f"weight_ih_l0{suffix}").T.copy()
-        out[f"Whh_{d}"] = get(f"weight_hh_l0{suffix}").T.copy()
-        out[f"bh_{d}"] = get(f"bias_ih_l0{suffix}") + get(f"bias_hh_l0{suffix}")
+    suffixes = (("f", "_reverse"), ("b", "")) if mistake == "directions_swapped" else \
+        (("f", ""), ("b", "_reverse"))
+    for d, sfx in suffixes:
+        out[f"Wxh_{d}"] = t(get(f"weight_ih_l0{sfx}"))
+        out[f"Whh_{d}"] = t(get(f"weight_hh_l0{sfx}"))
+        b_ih, b_hh = get(f"bias_ih_l0{sfx}"), get(f"bias_hh_l0{sfx}")
+        out[f"bh_{d}"] = b_ih if mistake == "bias_ih_only" else \
+            b_hh if mistake == "bias_hh_only" else b_ih + b_hh
     return out
 
 
-def input_influence(rnn: nn.RNN, X: torch.Tensor, t: int) -> np.ndarray:
-    """How much each input position moves the output at position ``t``.
-
-    ``g[s] = || d(sum_j out[0, t, j]) / d X[0, s] ||_2`` for ``rnn`` (``batch_first=True``)
-    on ``X`` of shape (1, T, D). Returns (T,). A one-way RNN gives 0 for every ``s > t``.
-    """
+def input_influence(rnn: nn.RNN, X: torch.Tensor, t: int,
+                    mistake: str | None = None) -> np.ndarray:
+    """``g[s] = || d(sum_j out[0, t, j]) / d X[0, s] ||_2`` for ``rnn`` (batch first) on ``X``
+    of shape (1, T, D); returns (T,)."""
     X = X.detach().clone().requires_grad_(True)
-    out, _ = rnn(X)
-    out[0, t].sum().backward()
+    out, h_n = rnn(X)
+    if mistake == "final_state":
+        h_n.sum().backward()
+    elif mistake == "all_positions":
+        out.sum().backward()
+    else:
+        out[0, t].sum().backward()
+    if mistake == "sum_not_norm":
+        return X.grad[0].sum(dim=-1).numpy()
     return X.grad[0].norm(dim=-1).numpy()
-
-
-def lm_batches(ids: np.ndarray, T: int, batch_size: int, n_batches: int, seed: int = 0):
-    """A function ``epoch -> list of (X, Y, lengths)`` language-model batches: random windows
-    ``X = ids[s:s+T]`` with targets ``Y = ids[s+1:s+T+1]`` (the next token at every position).
-    """
-    ids = np.asarray(ids, dtype=np.int64)
-
-    def epoch_batches(epoch: int):
-        rng = np.random.default_rng(seed + epoch)
-        out = []
-        for _ in range(n_batches):
-            s = rng.integers(0, len(ids) - T - 1, size=batch_size)
-            X = np.stack([ids[i:i + T] for i in s])
-            Y = np.stack([ids[i + 1:i + T + 1] for i in s])
-            out.append((torch.as_tensor(X), torch.as_tensor(Y), torch.full((batch_size,), T)))
-        return out
-
-    return epoch_batches
-
-
-@torch.no_grad()
-def prefix_perplexity(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
-    """Perplexity of ``Y[:, t]`` when the model reads only the prefix ``X[:, :t+1]``.
-
-    This is what a model can use while generating (the future is not written yet). For a
-    one-way RNN it equals the ordinary perplexity; for a BiRNN it is much higher.
-    ``model(X)`` returns (N, T, V) logits. Total NLL / total tokens, then exp.
-    """
-    model.eval()
-    nll, count = 0.0, 0
-    for t in range(X.shape[1]):
-        logits = model(X[:, : t + 1])[:, -1]
-        nll += float(F.cross_entropy(logits, Y[:, t], reduction="sum"))
-        count += len(Y)
-    return math.exp(nll / count)
-
-
-@torch.no_grad()
-def generate(model: nn.Module, prefix: list[int], n: int,
-             generator: torch.Generator | None = None) -> list[int]:
-    """Sample ``n`` tokens after ``prefix``: run ``model`` on everything written so far, sample
-    the next token from its output at the last position, append it, repeat. This is all any
-    model can do while generating: the tokens to the right do not exist yet."""
-    model.eval()
-    ids = list(prefix)
-    for _ in range(n):
-        logits = model(torch.tensor([ids]))[0, -1]
-        ids.append(int(torch.multinomial(F.softmax(logits, -1), 1, generator=generator)))
-    return ids[len(prefix):]
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures
-# ---------------------------------------------------------------------------------------------
-
-
-def influence_figure(maps: dict[str, np.ndarray],
-                     title: str = "Which inputs reach the output at position t") -> go.Figure:
-    """Side-by-side heatmaps of influence matrices ``G[t, s]`` (output position t, input
-    position s), one per named model."""
-    from plotly.subplots import make_subplots
-
-    names = list(maps)
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
-    for i, name in enumerate(names):
-        G = np.asarray(maps[name])
-        fig.add_trace(go.Heatmap(z=G, colorscale="Blues", showscale=i == len(names) - 1,
-                                 colorbar={"title": "‖∂out/∂x‖"},
-                                 hovertemplate="output t=%{y}, input s=%{x}: %{z:.3f}"
-                                 "<extra></extra>"), row=1, col=i + 1)
-        fig.update_xaxes(title_text="input position s", row=1, col=i + 1)
-        fig.update_yaxes(title_text="output position t", autorange="reversed", row=1, col=i + 1)
-    fig.update_layout(title=title, height=360, margin={"t": 70, "b": 40})
-    return fig
-
-
-def accuracy_figure(results: dict[str, dict[str, float]],
-                    title: str = "Tagging accuracy: one-way RNN against BiRNN") -> go.Figure:
-    """Grouped bars: ``results[model][subset] = accuracy`` (0-1), shown in percent."""
-    fig = go.Figure()
-    for model, acc in results.items():
-        fig.add_bar(name=model, x=list(acc), y=[100 * v for v in acc.values()],
-                    text=[f"{100 * v:.0f}%" for v in acc.values()], textposition="outside")
-    fig.update_layout(title=title, xaxis_title="held-out positions",
-                      yaxis_title="accuracy (%)", yaxis_range=[0, 110], barmode="group",
-                      height=360, margin={"t": 50, "b": 40})
-    return fig
-
-
-def perplexity_figure(values: dict[str, float], floor: float,
-                      title: str = "Held-out perplexity against the true floor") -> go.Figure:
-    """Bars of perplexities (per character) with the corpus's true floor as a dashed line."""
-    fig = go.Figure(go.Bar(x=list(values), y=list(values.values()),
-                           text=[f"{v:.2f}" for v in values.values()], textposition="outside"))
-    fig.add_hline(y=floor, line_dash="dash", line_color="gray",
-                  annotation_text=f"true floor {floor:.2f}", annotation_position="top left")
-    fig.update_layout(title=title, xaxis_title="model and how it is scored",
-                      yaxis_title="perplexity (per character)", height=380,
-                      margin={"t": 50, "b": 40})
-    return fig
