@@ -383,7 +383,7 @@ class GradingKernel:
             reply = json.loads(text)
             if not isinstance(reply, dict):
                 raise ValueError
-        except (ValueError, SyntaxError, KeyError, TypeError, MemoryError):
+        except (ValueError, SyntaxError, KeyError, TypeError, MemoryError, RecursionError):
             return {"ok": False, "ename": "GradingError",
                     "evalue": "the notebook's code broke the connection to the grader"}, \
                 run.outputs
