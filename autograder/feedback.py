@@ -13,6 +13,8 @@ import base64
 import binascii
 import html
 import re
+import secrets
+import signal
 from pathlib import Path
 
 import nbformat
@@ -61,17 +63,24 @@ def _safe_output(out):
     return nbformat.v4.new_output("display_data", data=kept)
 
 
+def _placeholder(markup: str):
+    """A markdown cell that the page shows as ``markup`` (HTML we built, with every
+    student-controlled part escaped): the markdown renderer only sees a token, so markdown
+    syntax in student text is never interpreted and never costs time."""
+    token = "rnncoursehtml" + secrets.token_hex(12)
+    cell = nbformat.v4.new_markdown_cell(token)
+    cell.metadata["rnn_course_html"] = {"token": token, "html": markup}
+    return cell
+
+
 def _as_text_cell(source: str):
-    """A markdown cell showing ``source`` verbatim as escaped text (an HTML block)."""
-    return nbformat.v4.new_markdown_cell(
-        "<pre class=\"student-text\">" + html.escape(_text(source)).replace("\n\n", "\n&#8203;\n")
-        + "</pre>")
+    """A cell showing ``source`` verbatim as escaped text."""
+    return _placeholder('<pre class="student-text">' + html.escape(_text(source)) + "</pre>")
 
 
 def _html_line(text: str):
-    """One line of our own, with student-controlled parts already escaped, as an HTML block
-    (markdown syntax in a message is never interpreted)."""
-    return nbformat.v4.new_markdown_cell("<div>" + text.replace("\n", "<br>") + "</div>")
+    """One line of our own, with student-controlled parts already escaped."""
+    return _placeholder("<div>" + text.replace("\n", "<br>") + "</div>")
 
 
 _ICON = {"passed": "✔", "partial": "◐", "failed": "✘", "needs manual grading": "✎",
@@ -156,17 +165,50 @@ _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.S | re.I)
 
 def render_page(nb) -> str:
     """The page: nbconvert's lab template with no script, and the policy first in head."""
+    blocks = {}
+    for cell in nb.cells:
+        spec = cell.metadata.pop("rnn_course_html", None)
+        if spec:
+            blocks[spec["token"]] = spec["html"]
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=False)
     body, _ = exporter.from_notebook_node(nb)
     body = _SCRIPT.sub("", body)  # our template's own scripts (MathJax, require.js)
+    if blocks:
+        body = re.sub(r"(?:<p>)?(rnncoursehtml[0-9a-f]{24})(?:</p>)?",
+                      lambda m: blocks.get(m.group(1), ""), body)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
     return body.replace("<head>", "<head>\n" + meta, 1) if "<head>" in body else meta + body
 
 
-def write_feedback(ws: Path, result: NotebookResult, folder: Path) -> Path:
+RENDER_SECONDS = 60
+
+
+class RenderTimeout(Exception):
+    pass
+
+
+def write_feedback(ws: Path, result: NotebookResult, folder: Path,
+                   seconds: float = RENDER_SECONDS) -> Path:
+    """Write one student's page, within ``seconds`` (main thread: an alarm; elsewhere
+    without one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    nb = feedback_notebook(ws, result)
-    body = render_page(nb)
+
+    def expired(*_):
+        raise RenderTimeout(f"rendering took longer than {seconds:g} s")
+
+    import threading
+
+    timed = threading.current_thread() is threading.main_thread()
+    if timed:
+        old = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        nb = feedback_notebook(ws, result)
+        body = render_page(nb)
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
     path = folder / f"{result.lesson}.html"
     path.write_text(body, encoding="utf-8")
     return path
