@@ -69,19 +69,24 @@ def read_notebook_json(path: Path) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CourseError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}).") from None
+    except RecursionError:
+        raise CourseError(f"{path}: JSON nested too deeply to be a notebook.") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise CourseError(f"{path}: JSON that cannot be read ({str(e)[:80]}).") from None
     if not isinstance(data, dict):
         raise CourseError(f"{path}: JSON, but not a notebook.")
     if "nbformat" in data and data["nbformat"] != 4:
-        raise CourseError(f"{path}: nbformat {data['nbformat']!r} is not supported (need 4); "
+        raise CourseError(f"{path}: nbformat {repr(data['nbformat'])[:40]} is not supported "
+                          "(need 4); "
                           "open and save it in a current Jupyter.")
     if "cells" not in data:
         raise CourseError(f"{path}: JSON, but not a notebook (no 'cells').")
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
-    except Exception as e:
+    except (Exception, RecursionError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CourseError(f"{path}: not a valid notebook ({first}).") from None
+        raise CourseError(f"{path}: not a valid notebook ({first[:200]}).") from None
     return nb
 
 

@@ -114,6 +114,8 @@ def stage_submission(ws: Path, sub: Submission) -> str | None:
     dest = _submitted_path(ws, sub)
     if dest.parent.exists():
         shutil.rmtree(dest.parent)
+    if sub.invalid:
+        return sub.invalid
     if not sub.path.is_file():
         return f"no {sub.path.name} was submitted"
     size = sub.path.stat().st_size
@@ -342,7 +344,8 @@ def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[P
     """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
     reason = stage_submission(ws, sub)
     if reason is not None:
-        return sub, ("missing" if not sub.path.is_file() else "invalid"), reason, {}
+        return sub, ("missing" if not sub.path.is_file() and not sub.invalid else "invalid"), \
+            reason, {}
     if client is not None:  # a Dask cluster
         read = lambda p: p.read_text(encoding="utf-8")  # noqa: E731
         future = client.submit(
@@ -402,7 +405,7 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
     lessons = lesson_ids()
     isolation = isolation_available()
     with staged(Path(submissions)) as (folder, problems):
-        subs, found_problems = discover(folder, lessons)
+        subs, found_problems = discover(folder, lessons, getattr(problems, "invalid", {}))
         problems += found_problems
         out_dir = Path(out).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -467,7 +470,13 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
     ordered = [results[(s.student, s.lesson)] for s in subs]
     export_csv(db_url, out_dir / "grades.csv")
     for r in ordered:
-        write_feedback(ws, r, out_dir / "feedback" / r.student / r.lesson)
+        try:
+            write_feedback(ws, r, out_dir / "feedback" / r.student / r.lesson)
+        except BaseException as e:  # that student's note, never the batch's
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            problems.append(f"{r.student}/{r.lesson}: the feedback page could not be written "
+                            f"({type(e).__name__}: {str(e)[:120]}).")
     write_report(out_dir / "report.json", ordered, problems, settings, isolation)
     write_class_report(out_dir / "report.html", ordered)
     for lesson in needed:

@@ -3,6 +3,12 @@
 :class:`GradingKernel` runs code with a wall-time limit per cell, keeps at most a fixed
 number of output bytes per cell (a flood of prints costs the grader nothing), notices when
 the kernel dies, and answers the judge's requests (see :mod:`rnnkit.remote`).
+
+The grader reaches the kernel over ZeroMQ ``ipc://`` (Unix) sockets in a folder of its own
+that only the grader and the kernel's user can enter (the kernel has no network), and it
+accepts no message larger than :data:`MAX_MESSAGE_BYTES`: ZeroMQ drops the connection
+before reading such a message (memory stays bounded), reconnects, and the cell or request
+fails at once with a one-line reason.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -18,6 +25,7 @@ from pathlib import Path
 from queue import Empty
 
 import nbformat
+import zmq
 from jupyter_client import KernelManager
 
 from .sandbox import SandboxConfig
@@ -27,6 +35,11 @@ BOOTSTRAP = (
     "__rnn_rpc__ = _rnn_KernelServer(globals()).handle\n"
     "del _rnn_KernelServer\n"
 )
+
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # any one message from the kernel, before decoding
+REPLY_GRACE_SECONDS = 2.0  # after the kernel went idle, how long a reply may still take
+IPC_ROOT = "/run/rnn-course"
 
 
 @dataclass
@@ -166,9 +179,26 @@ class GradingKernel:
         if uid is not None:
             cfg.user = cfg.group = int(uid)
         self.uid = cfg.user if cfg.privileged else None
-        self.km = _SandboxedManager(kernel_name="python3")
+        self._ipc = self._ipc_folder(cfg)
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.km = _SandboxedManager(kernel_name="python3", transport="ipc",
+                                    ip=os.path.join(self._ipc, "k"), context=self.context)
         self.km.sandbox_json = cfg.to_json()
         self.kc = None
+
+    def _ipc_folder(self, cfg: SandboxConfig) -> str:
+        """A folder for the kernel's sockets that only the grader and the kernel's user can
+        enter (outside the kernel's private /tmp, which the grader cannot see)."""
+        if cfg.privileged:
+            os.makedirs(IPC_ROOT, mode=0o711, exist_ok=True)
+            os.chmod(IPC_ROOT, 0o711)
+            folder = tempfile.mkdtemp(prefix="k", dir=IPC_ROOT)
+            os.chown(folder, cfg.user, cfg.group)
+        else:
+            folder = tempfile.mkdtemp(prefix="rnn-ipc-")
+        os.chmod(folder, 0o700)
+        return folder
 
     def start(self, timeout: float = 90) -> None:
         env = kernel_env()
@@ -176,7 +206,7 @@ class GradingKernel:
         log_path = Path(self._tmp.name) / "kernel-stderr.log"
         self._log = open(log_path, "wb")
         self.km.start_kernel(env=env, cwd=self._tmp.name, stderr=self._log)
-        self.kc = self.km.client()
+        self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
         try:
             self.kc.wait_for_ready(timeout=timeout)
@@ -216,6 +246,11 @@ class GradingKernel:
         if getattr(self, "_log", None) is not None:
             self._log.close()
         self._tmp.cleanup()
+        shutil.rmtree(self._ipc, ignore_errors=True)
+        try:
+            self.context.destroy(linger=0)
+        except Exception:
+            pass
 
     # ------------------------------------------------------------------ execution
 
@@ -233,15 +268,32 @@ class GradingKernel:
         truncated = False
         done_iopub = False
         reply = None
+        idle_at = reply_at = None
         while not done_iopub or reply is None:
             remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if reply is not None and now - reply_at > REPLY_GRACE_SECONDS:
+                # the idle status was lost: ZeroMQ dropped an oversized output message
+                self._reconnect()
+                truncated = True
+                break
+            if done_iopub and reply is None and now - idle_at > REPLY_GRACE_SECONDS:
+                self._reconnect()
+                return CellRun(outputs, "error", "ReplyTooLarge",
+                               f"the notebook's kernel sent a reply larger than "
+                               f"{MAX_MESSAGE_BYTES} bytes", True)
             if remaining <= 0:
                 self._interrupt()
                 return CellRun(outputs, "timeout", "TimeoutError",
                                f"the cell ran longer than {timeout:g} s", truncated)
+            if reply is None and self.kc.shell_channel.msg_ready():
+                msg = self.kc.get_shell_msg(timeout=0)
+                if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    reply, reply_at = msg["content"], time.monotonic()
+                continue
             if not done_iopub:
                 try:
-                    msg = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
+                    msg = self.kc.get_iopub_msg(timeout=min(remaining, 0.2 if reply else 1.0))
                 except Empty:
                     if not self.alive():
                         return CellRun(outputs, "died", "KernelDied",
@@ -253,6 +305,7 @@ class GradingKernel:
                 kind, content = msg["msg_type"], msg["content"]
                 if kind == "status" and content.get("execution_state") == "idle":
                     done_iopub = True
+                    idle_at = time.monotonic()
                     continue
                 if kind in ("stream", "display_data", "execute_result", "error"):
                     size = len(json.dumps(content))
@@ -272,16 +325,28 @@ class GradingKernel:
                                        "the notebook's kernel stopped", truncated)
                     continue
                 if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                    reply = msg["content"]
+                    reply, reply_at = msg["content"], time.monotonic()
         if truncated:
             outputs.append(nbformat.v4.new_output(
                 "stream", name="stdout",
-                text=f"[output cut: more than {self.limits.output_bytes} bytes]\n"))
+                text=f"[output cut: more than {self.limits.output_bytes} bytes, or one "
+                     f"message larger than {MAX_MESSAGE_BYTES} bytes]\n"))
         self.last_reply = reply
         if reply.get("status") == "error":
             return CellRun(outputs, "error", reply.get("ename", "Error"),
                            str(reply.get("evalue", "")), truncated)
         return CellRun(outputs, "ok", truncated=truncated)
+
+    def _reconnect(self) -> None:
+        """New sockets to the kernel: ZeroMQ ends a connection for good after a message
+        larger than its limit."""
+        try:
+            self.kc.stop_channels()
+            self.kc = self.km.client(context=self.context)
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=30)
+        except Exception:
+            pass
 
     def _interrupt(self) -> None:
         try:
@@ -318,7 +383,7 @@ class GradingKernel:
             reply = json.loads(text)
             if not isinstance(reply, dict):
                 raise ValueError
-        except (ValueError, SyntaxError, KeyError, TypeError, MemoryError):
+        except (ValueError, SyntaxError, KeyError, TypeError, MemoryError, RecursionError):
             return {"ok": False, "ename": "GradingError",
                     "evalue": "the notebook's code broke the connection to the grader"}, \
                 run.outputs

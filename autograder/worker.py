@@ -148,9 +148,29 @@ def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], bud
     return {"success": True, **info}
 
 
+GRADER_MEMORY_BYTES = 6 * 1024**3
+
+
+def limit_own_memory(kernel_bytes: int) -> None:
+    """The grading process's own address space is bounded (values from the kernel are
+    bounded before they are expanded too, see :mod:`rnnkit.remote`); the kernel, a child,
+    may still get its own limit up to ``kernel_bytes``."""
+    import resource
+
+    limit = max(GRADER_MEMORY_BYTES, int(kernel_bytes) + 1024**3)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        pass
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     args = json.loads(sys.argv[1])
+    limit_own_memory(args.get("limits", {}).get("memory_bytes", 4 * 1024**3))
     try:
         outcome = grade(**args)
     except Exception as e:  # reported to the parent, which records it for this notebook

@@ -7,7 +7,15 @@ checks, reading the caller's frame) — it can only return values.
 
 The codec is plain JSON with tagged numbers, strings, containers, numpy arrays and torch
 tensors; anything else stays in the kernel and is referred to by a handle. Decoding never
-executes code (no pickle), so a hostile kernel can only send data.
+executes code (no pickle), so a hostile kernel can only send data, and only so much of it:
+:func:`decode` refuses values nested deeper than :data:`MAX_DEPTH`, holding more than
+:data:`MAX_ITEMS` items or array elements in all, strings longer than :data:`MAX_STRING`,
+integers of more than :data:`MAX_INT_DIGITS` digits and ranges longer than
+:data:`MAX_ITEMS` (a ``range`` is not a licence for numpy to allocate), with a one-line
+:class:`ValueTooLarge`.
+
+Numbers keep their value and kind exactly: numpy scalars travel as numpy scalars, and a
+subclass of ``float`` or ``int`` (whose ``repr`` may be anything) as the plain number.
 """
 
 from __future__ import annotations
@@ -18,9 +26,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["encode", "decode", "KernelServer", "MAX_REPLY_BYTES"]
+__all__ = ["encode", "decode", "KernelServer", "MAX_REPLY_BYTES", "ValueTooLarge"]
 
-MAX_REPLY_BYTES = 64 * 1024 * 1024
+MAX_REPLY_BYTES = 12 * 1024 * 1024  # below the grader's limit on any one message
+MAX_DEPTH = 50
+MAX_ITEMS = 2_000_000
+MAX_STRING = 1_000_000
+MAX_INT_DIGITS = 4000
+
+
+class ValueTooLarge(ValueError):
+    """A value from the kernel is larger than the grader accepts."""
 _DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "float16", "float32", "float64", "complex64", "complex128"}
 
@@ -44,14 +60,18 @@ def encode(value: Any, register=None, depth: int = 0) -> Any:
     """Value -> JSON-able structure. ``register(obj) -> Handle`` keeps the unencodable."""
     if depth > 50:
         raise ValueError("the value is nested too deeply to send")
-    if value is None or isinstance(value, bool | str):
-        return {"t": "v", "v": value}
-    if isinstance(value, int):
-        return {"t": "int", "v": str(value)}
-    if isinstance(value, float):
-        return {"t": "float", "v": repr(value)}
     if isinstance(value, np.generic) and value.dtype.name in _DTYPES:
         return {"t": "npscalar", "a": _array(np.asarray(value))}
+    if value is None or type(value) in (bool, str):
+        return {"t": "v", "v": value}
+    if isinstance(value, bool):
+        return {"t": "v", "v": bool(value)}
+    if isinstance(value, str):
+        return {"t": "v", "v": str.__str__(value)}
+    if isinstance(value, int):
+        return {"t": "int", "v": int.__repr__(value)}
+    if isinstance(value, float):
+        return {"t": "float", "v": float.__repr__(value)}
     if isinstance(value, np.ndarray):
         enc = _array(value)
         if enc is not None:
@@ -79,58 +99,105 @@ def encode(value: Any, register=None, depth: int = 0) -> Any:
     return {"t": "ref", "ref": h.ref, "kind": h.kind, "text": h.text}
 
 
-def _decode_array(d: dict) -> np.ndarray:
-    if d.get("dtype") not in _DTYPES:
+class _Budget:
+    def __init__(self):
+        self.items = 0
+
+    def take(self, n: int) -> None:
+        self.items += n
+        if self.items > MAX_ITEMS:
+            raise ValueTooLarge(f"the value holds more than {MAX_ITEMS} items")
+
+
+def _decode_array(d: dict, budget: _Budget | None = None) -> np.ndarray:
+    if not isinstance(d, dict) or d.get("dtype") not in _DTYPES:
         raise ValueError("unsupported array type")
     shape = tuple(int(s) for s in d["shape"])
-    raw = base64.b64decode(d["b64"], validate=True)
+    if len(shape) > 32 or any(s < 0 for s in shape):
+        raise ValueError("malformed array shape")
+    n = 1
+    for s in shape:
+        n *= s
+    (budget or _Budget()).take(n)
+    b64 = d["b64"]
+    if not isinstance(b64, str) or len(b64) > 4 * MAX_REPLY_BYTES:
+        raise ValueTooLarge("the array is too large")
+    raw = base64.b64decode(b64, validate=True)
     arr = np.frombuffer(raw, dtype=np.dtype(d["dtype"]))
-    if arr.size != int(np.prod(shape, dtype=np.int64)):
+    if arr.size != n:
         raise ValueError("array data does not match its shape")
     return arr.reshape(shape).copy()
 
 
-def decode(data: Any, resolve=None) -> Any:
-    """JSON structure -> value. ``resolve(ref, kind, text)`` turns handles into objects."""
+def decode(data: Any, resolve=None, _depth: int = 0, _budget: _Budget | None = None) -> Any:
+    """JSON structure -> value. ``resolve(ref, kind, text)`` turns handles into objects.
+
+    Raises ValueError (:class:`ValueTooLarge` past the limits) on anything malformed."""
+    budget = _budget or _Budget()
+    if _depth > MAX_DEPTH:
+        raise ValueTooLarge(f"the value is nested more than {MAX_DEPTH} deep")
     if not isinstance(data, dict) or "t" not in data:
         raise ValueError("malformed value")
+    budget.take(1)
     t = data["t"]
     if t == "v":
         v = data["v"]
         if v is not None and not isinstance(v, bool | str):
             raise ValueError("malformed value")
+        if isinstance(v, str) and len(v) > MAX_STRING:
+            raise ValueTooLarge(f"a string longer than {MAX_STRING} characters")
         return v
     if t == "int":
-        return int(data["v"])
+        v = data["v"]
+        if not isinstance(v, str) or len(v.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueTooLarge(f"an integer of more than {MAX_INT_DIGITS} digits")
+        return int(v)
     if t == "float":
-        return float(data["v"])
+        v = data["v"]
+        if not isinstance(v, str) or len(v) > 40:
+            raise ValueError("malformed number")
+        return float(v)
     if t == "npscalar":
-        return _decode_array(data["a"])[()]
+        return _decode_array(data["a"], budget)[()]
     if t == "nd":
-        return _decode_array(data)
+        return _decode_array(data, budget)
     if t == "tensor":
         import torch
 
-        tensor = torch.from_numpy(_decode_array(data["a"]))
+        tensor = torch.from_numpy(_decode_array(data["a"], budget))
         return tensor.requires_grad_(True) if data.get("grad") and tensor.is_floating_point() \
             else tensor
     if t in ("list", "tuple", "set", "frozenset"):
-        items = [decode(v, resolve) for v in data["v"]]
+        if not isinstance(data["v"], list):
+            raise ValueError("malformed value")
+        items = [decode(v, resolve, _depth + 1, budget) for v in data["v"]]
         return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
     if t == "dict":
-        return {decode(k, resolve): decode(v, resolve) for k, v in data["v"]}
+        if not isinstance(data["v"], list):
+            raise ValueError("malformed value")
+        return {decode(k, resolve, _depth + 1, budget): decode(v, resolve, _depth + 1, budget)
+                for k, v in data["v"]}
     if t == "range":
-        return range(*(int(x) for x in data["v"]))
+        bounds = data["v"]
+        if not isinstance(bounds, list) or len(bounds) != 3 or not all(
+                isinstance(x, int) and not isinstance(x, bool) for x in bounds):
+            raise ValueError("malformed range")
+        r = range(*bounds)
+        budget.take(len(r))  # whoever receives it may expand it
+        return r
     if t == "rng":
         kinds = {"PCG64": np.random.PCG64, "Philox": np.random.Philox, "MT19937":
                  np.random.MT19937, "SFC64": np.random.SFC64, "PCG64DXSM": np.random.PCG64DXSM}
+        if len(str(data["v"])) > 100_000:
+            raise ValueTooLarge("a random generator's state is too large")
         bit = kinds[data["kind"]]()
         bit.state = json.loads(data["v"])
         return np.random.Generator(bit)
     if t == "ref":
         if resolve is None:
             raise ValueError("unexpected reference")
-        return resolve(int(data["ref"]), str(data.get("kind", "")), str(data.get("text", "")))
+        return resolve(int(data["ref"]), str(data.get("kind", ""))[:100],
+                       str(data.get("text", ""))[:200])
     raise ValueError(f"unknown value type {t!r}")
 
 

@@ -395,3 +395,372 @@ def test_kill_and_resume(tmp_path):
     assert sorted(r.split(",")[3] for r in rows) == ["s0", "s1", "s2", "s3"]
     scores = {r.split(",")[3]: float(r.split(",")[-2]) for r in rows}
     assert scores == {"s0": FULL, "s1": 0, "s2": FULL, "s3": 0}
+
+
+# ---------------------------------------------------------------- the sandbox (issue 11)
+# One batch, submitted as a zip, in which each probe tries one escape and prints a line
+# starting with "PWNED" only when the escape worked, and "RAN-<probe>" when it ran at all
+# (so a probe that silently did nothing cannot pass). No "PWNED" may reach any output file.
+
+PROBE_ESCAPE = r'''
+import ctypes, glob, os, socket, sys
+print("RAN-escape")
+try:
+    print("PWNED-shadow", open("/etc/shadow").readline())
+except OSError:
+    pass
+try:
+    names = set(os.listdir("/root")) - set(ALLOWED_ROOT)
+    if names:
+        print("PWNED-root", sorted(names)[:5])
+except OSError:
+    pass
+for dotfile in ("/root/.bashrc", "/root/.profile", "/root/.gitconfig"):
+    try:
+        print("PWNED-root-dotfile", open(dotfile).read(40))
+    except OSError:
+        pass
+status = open("/proc/self/status").read()
+caps = {ln.split(":")[0]: int(ln.split()[1], 16) for ln in status.splitlines()
+        if ln.startswith("Cap")}
+if any(caps.values()):
+    print("PWNED-caps", caps)
+if "NoNewPrivs:\t1" not in status:
+    print("PWNED-new-privileges")
+libc = ctypes.CDLL(None, use_errno=True)
+class _FH(ctypes.Structure):
+    _fields_ = [("n", ctypes.c_uint), ("kind", ctypes.c_int), ("b", ctypes.c_ubyte * 128)]
+fh, mount_id = _FH(), ctypes.c_int()
+fh.n = 128
+if libc.name_to_handle_at(-100, sys.prefix.encode(), ctypes.byref(fh),
+                          ctypes.byref(mount_id), 0) == 0:
+    fd = os.open(sys.prefix, os.O_RDONLY)
+    if libc.open_by_handle_at(fd, ctypes.byref(fh), os.O_RDONLY) >= 0:
+        print("PWNED-open-by-handle")
+for path in HIDDEN:
+    try:
+        print("PWNED-hidden", path, os.listdir(path)[:3])
+    except OSError:
+        pass
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(("127.0.0.1", LISTENER))
+    print("PWNED-tcp-to-the-host")
+except OSError:
+    pass
+for sock in glob.glob("/run/rnn-course/*/*") + glob.glob("/tmp/rnn-ipc-*/*"):
+    u = socket.socket(socket.AF_UNIX)
+    try:
+        u.connect(sock)
+        print("PWNED-ipc", sock)
+    except OSError:
+        pass
+for folder in ("/dev/shm", "/var/tmp", "/tmp", "/run/lock"):
+    try:
+        open(os.path.join(folder, "rnn-probe-left-behind"), "w").write("x")
+    except OSError:
+        pass
+'''
+
+PROBE_HTML = r'''
+from IPython.display import HTML, Javascript, Markdown, display
+print("RAN-html")
+display(HTML("<script>PWNED_SCRIPT()</script><b>x</b>"))
+display(Javascript("PWNED_JS()"))
+display(Markdown("[click](javascript:PWNED_LINK())"))
+class Tricky:
+    def _repr_html_(self):
+        return "<img src=x onerror=PWNED_IMG()>"
+display(Tricky())
+display({"application/vnd.jupyter.widget-view+json": {"version_major": 2}}, raw=True)
+display({"image/svg+xml": "<svg onload=PWNED_SVG()></svg>", "text/html": "<iframe src=x>"},
+        raw=True)
+'''
+
+MARKDOWN_ATTACK = ("<script>PWNED_MD()</script>\n\n[link](javascript:PWNED_MDLINK())\n\n"
+                   "<img src=x onerror=PWNED_MDIMG()>\n\n" + "[" * 3000 + "]" * 3000)
+
+HUGE_REPLY = r'''
+_honest_rpc = __rnn_rpc__
+def __rnn_rpc__(request):
+    if '"word_tokens"' in request:
+        return "x" * (100 * 1024 * 1024)
+    return _honest_rpc(request)
+print("RAN-huge-reply")
+'''
+
+LIVE = {  # what must never appear in a page: a live tag or link of a probe
+    "script": "<script>PWNED", "js": "PWNED_JS()", "img": "<img src=x onerror",
+    "svg": "<svg onload", "iframe": "<iframe", "link": 'href="javascript:',
+}
+
+
+def _sandbox_zip(path: Path, listener: int, out: Path) -> dict[str, tuple[str, float]]:
+    """Write the zip; returns student -> (expected status, expected score)."""
+    import zipfile
+
+    allowed_root = []
+    import sys
+
+    for p in (Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()):
+        if p.parts[:2] == ("/", "root") and len(p.parts) > 2:
+            allowed_root.append(p.parts[2])
+    hidden = [str(ROOT / "autograder"), str(ROOT / "solutions"), str(out / "nbgrader")]
+    escape = PROBE_ESCAPE.replace("ALLOWED_ROOT", repr(allowed_root)).replace(
+        "HIDDEN", repr(hidden)).replace("LISTENER", str(listener))
+    html_nb = add_cell(BLANK, PROBE_HTML)
+    at = next(i for i, c in enumerate(html_nb.cells) if gid(c) == "setup")
+    html_nb.cells.insert(at + 2, nbformat.v4.new_markdown_cell(MARKDOWN_ATTACK))
+    notebooks = {
+        "honest-solution": (SOLUTION, "graded", FULL),
+        "probe-escape": (add_cell(BLANK, escape), "graded", 0),
+        "probe-html": (html_nb, "graded", 0),
+        "probe-huge-reply": (add_cell(SOLUTION, HUGE_REPLY), "graded", FULL - 2 - 1),
+        "probe-range": (with_answer(BLANK, "q01_tokenize",
+                                    "def word_tokens(text):\n    return range(4 * 10**8)\n"),
+                        "graded", 0),
+        "honest-float64": (with_answer(SOLUTION, "q01_bow", (
+            "def bag_of_words(ids, vocab_size):\n"
+            "    counts = np.bincount(np.asarray(ids), minlength=vocab_size)\n"
+            "    return counts.astype(np.float64)\n")), "graded", FULL),
+    }
+    raw = {
+        "probe-report": json.dumps({"nbformat": "<img src=x onerror=PWNED_REPORT()>",
+                                    "cells": []}).encode(),
+        "probe-deep-json": b"[" * 100_000 + b"]" * 100_000,
+        "probe-big-int": b'{"cells": [], "nbformat": ' + b"9" * 5000 + b"}",
+    }
+    expected = {s: (st, sc) for s, (_, st, sc) in notebooks.items()}
+    expected.update({s: ("invalid", 0) for s in raw})
+    member = f"{LESSON}/{LESSON}.ipynb"
+    with zipfile.ZipFile(path, "w") as zf:
+        for student, (nb, _, _) in notebooks.items():
+            zf.writestr(f"{student}/{member}", nbformat.writes(nb))
+        for student, data in raw.items():
+            zf.writestr(f"{student}/{member}", data)
+        good = nbformat.writes(SOLUTION)
+        # bad entries: each makes its own student's submission invalid, nobody else's
+        zf.writestr(f"zip-long-name/{member}", good)
+        zf.writestr(f"zip-long-name/{LESSON}/{'n' * 300}/x.txt", "x")
+        zf.writestr(f"zip-file-and-folder/{member}", good)
+        zf.writestr(f"zip-file-and-folder/{member}/inside.txt", "x")
+        zf.writestr(f"zip-duplicate/{member}", good)
+        zf.writestr(f"zip-duplicate/{member}", nbformat.writes(BLANK))
+        zf.writestr(f"zip-dotdot/{member}", good)
+        zf.writestr(f"zip-dotdot/{LESSON}/../../../escaped.txt", "x")
+        zf.writestr(f"zip-absolute/{member}", good)
+        zf.writestr(f"/zip-absolute/{LESSON}/abs.txt", "x")
+        zf.writestr(f"zip-symlink/{member}", good)
+        link = zipfile.ZipInfo(f"zip-symlink/{LESSON}/data.txt")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, "/etc/shadow")
+    for student in ("zip-long-name", "zip-file-and-folder", "zip-duplicate", "zip-dotdot",
+                    "zip-absolute", "zip-symlink"):
+        expected[student] = ("invalid", 0)
+    return expected
+
+
+@pytest.fixture(scope="module")
+def sandbox_batch(tmp_path_factory):
+    import socket
+
+    base = tmp_path_factory.mktemp("sandbox")
+    out = base / "out"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    for folder in ("/dev/shm", "/var/tmp", "/tmp", "/run/lock"):
+        Path(folder, "rnn-probe-left-behind").unlink(missing_ok=True)
+    expected = _sandbox_zip(base / "class.zip", listener.getsockname()[1], out)
+    start = time.monotonic()
+    proc = rnn_course("grade", str(base / "class.zip"), "--out", str(out), "--workers", "2",
+                      "--timeout", "30", "--notebook-timeout", "200", timeout=1500)
+    elapsed = time.monotonic() - start
+    listener.close()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    texts = {p: p.read_text(errors="replace") for p in out.rglob("*")
+             if p.is_file() and p.suffix in (".html", ".json", ".ipynb", ".csv")}
+    return {"out": out, "report": report, "expected": expected, "elapsed": elapsed,
+            "by": {s["student"]: s for s in report["submissions"]}, "texts": texts,
+            "stdout": proc.stdout}
+
+
+def _autograded(batch, student: str) -> str:
+    return (batch["out"] / "nbgrader" / "autograded" / student / LESSON /
+            f"{LESSON}.ipynb").read_text()
+
+
+def _feedback(batch, student: str) -> str:
+    return (batch["out"] / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+
+
+def _pwned(batch, marker: str) -> list[str]:
+    return [f"{p}: {t[t.index(marker):][:120]!r}" for p, t in batch["texts"].items()
+            if marker in t]
+
+
+needs_root = pytest.mark.skipif(not ROOTED, reason="the sandbox needs a root grader")
+
+
+def test_sandbox_batch_scores_and_statuses(sandbox_batch):
+    by = sandbox_batch["by"]
+    assert set(by) == set(sandbox_batch["expected"])
+    for student, (status, score) in sandbox_batch["expected"].items():
+        assert (by[student]["status"], by[student]["score"]) == (status, score), \
+            (student, by[student]["status"], by[student]["score"], by[student]["reason"])
+
+
+@needs_root
+def test_root_only_files_are_unreadable(sandbox_batch):
+    assert "RAN-escape" in _autograded(sandbox_batch, "probe-escape")
+    for marker in ("PWNED-shadow", "PWNED-root"):
+        assert not _pwned(sandbox_batch, marker)
+
+
+@needs_root
+def test_the_kernel_has_no_capability_and_cannot_open_by_handle(sandbox_batch):
+    assert "RAN-escape" in _autograded(sandbox_batch, "probe-escape")
+    for marker in ("PWNED-caps", "PWNED-new-privileges", "PWNED-open-by-handle",
+                   "PWNED-hidden"):
+        assert not _pwned(sandbox_batch, marker)
+
+
+@needs_root
+def test_no_kernel_reaches_the_network_or_another_kernel(sandbox_batch):
+    assert "RAN-escape" in _autograded(sandbox_batch, "probe-escape")
+    assert not _pwned(sandbox_batch, "PWNED-tcp")
+    assert not _pwned(sandbox_batch, "PWNED-ipc")
+    assert sandbox_batch["report"]["isolation"] == "user+mounts"
+    assert "network" in sandbox_batch["report"]["isolation_detail"]
+
+
+@needs_root
+def test_scratch_folders_are_private(sandbox_batch):
+    assert "RAN-escape" in _autograded(sandbox_batch, "probe-escape")
+    left = [f for f in ("/dev/shm", "/var/tmp", "/tmp", "/run/lock")
+            if Path(f, "rnn-probe-left-behind").exists()]
+    assert not left, f"a notebook left files in the shared {left}"
+
+
+def test_feedback_shows_student_output_as_text(sandbox_batch):
+    page = _feedback(sandbox_batch, "probe-html")
+    assert "RAN-html" in page  # the probe ran and its printed text is shown
+    assert "PWNED_MDIMG" in page  # the added markdown cell is shown, as text
+    for what, live in LIVE.items():
+        assert live not in page, (what, page[page.index(live) - 200:][:400])
+    assert "<script" not in page.lower()
+    assert 'http-equiv="Content-Security-Policy"' in page and "script-src 'none'" in page
+
+
+def test_report_page_escapes_every_field(sandbox_batch):
+    page = (sandbox_batch["out"] / "report.html").read_text()
+    assert "PWNED_REPORT" in page  # the invalid notebook's reason is there, escaped
+    assert "<img src=x onerror" not in page
+    assert "Content-Security-Policy" in page and "'unsafe-inline'" not in \
+        page.split("script-src", 1)[1].split(";", 1)[0]
+
+
+def test_an_oversized_reply_fails_fast_and_the_connection_recovers(sandbox_batch):
+    by = sandbox_batch["by"]["probe-huge-reply"]
+    assert "RAN-huge-reply" in _autograded(sandbox_batch, "probe-huge-reply")
+    cells = {c["grade_id"]: c for c in by["cells"]}
+    assert cells["t01_tokenize"]["status"] == "failed"
+    assert "larger than" in cells["t01_tokenize"]["message"]
+    # every other exercise still reached its full score through the recovered connection
+    assert by["score"] == FULL - 2 - 1
+    assert by["seconds"] < 90, by["seconds"]
+
+
+def test_a_range_is_not_expanded_by_the_grader(sandbox_batch):
+    by = sandbox_batch["by"]["probe-range"]
+    cells = {c["grade_id"]: c for c in by["cells"]}
+    assert "more than" in cells["t01_tokenize"]["message"], cells["t01_tokenize"]
+    assert by["seconds"] < 90
+
+
+def test_numpy_scalars_score_like_plain_numbers(sandbox_batch):
+    assert sandbox_batch["by"]["honest-float64"]["score"] == FULL
+
+
+def test_unreadable_json_is_one_invalid_notebook(sandbox_batch):
+    by = sandbox_batch["by"]
+    assert "nested too deeply" in by["probe-deep-json"]["reason"]
+    assert by["probe-big-int"]["status"] == "invalid"
+    assert by["honest-solution"]["score"] == FULL  # graded in the same batch
+
+
+def test_each_bad_zip_entry_invalidates_only_its_submission(sandbox_batch):
+    by = sandbox_batch["by"]
+    why = {"zip-long-name": "too long", "zip-file-and-folder": "cannot be unpacked",
+           "zip-duplicate": "two entries", "zip-dotdot": "leaves the folder",
+           "zip-absolute": "leaves the folder", "zip-symlink": "links are not accepted"}
+    for student, words in why.items():
+        assert by[student]["status"] == "invalid" and words in by[student]["reason"], \
+            (student, by[student])
+    assert not (sandbox_batch["out"].parent / "escaped.txt").exists()
+    assert by["honest-solution"]["score"] == FULL
+
+
+# ---------------------------------------------------------------- the codec's limits (fast)
+
+def test_codec_round_trips_numbers_exactly():
+    import enum
+
+    import numpy as np
+
+    from rnnkit.remote import decode, encode
+
+    class Kind(enum.IntEnum):
+        A = 5
+
+    class Odd(float):
+        def __repr__(self):
+            return "Odd!"
+
+    for value in (np.float64(0.1), np.int64(-3), np.bool_(True), np.float32(2.5),
+                  np.uint8(7), 0.1, -7, True, 10**30):
+        back = decode(json.loads(json.dumps(encode(value))))
+        assert back == value and type(back) is type(value), (value, back)
+    assert decode(encode(Kind.A)) == 5 and type(decode(encode(Kind.A))) is int
+    assert decode(encode(Odd(2.0))) == 2.0
+
+
+def test_codec_refuses_what_is_too_large():
+    from rnnkit import remote
+
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode(remote.encode(range(4 * 10**8)))
+    deep = {"t": "v", "v": None}
+    for _ in range(remote.MAX_DEPTH + 5):
+        deep = {"t": "list", "v": [deep]}
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode(deep)
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode({"t": "int", "v": "9" * 10_000})
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode({"t": "v", "v": "x" * (remote.MAX_STRING + 1)})
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode({"t": "nd", "dtype": "float64", "shape": [10**5, 10**5], "b64": ""})
+    many = {"t": "list", "v": [{"t": "v", "v": None}] * (remote.MAX_ITEMS + 1)}
+    with pytest.raises(remote.ValueTooLarge):
+        remote.decode(many)
+
+
+def test_feedback_rendering_of_hostile_markdown_is_fast_and_inert():
+    from autograder.feedback import _as_text_cell, _safe_output, render_page
+
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [o for o in map(_safe_output, [
+        nbformat.v4.new_output("display_data", data={"text/html": "<script>PWNED()</script>"}),
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"version_major": 2}}),
+    ]) if o is not None]
+    nb.cells = [code, _as_text_cell(MARKDOWN_ATTACK + "[" * 40000 + "]" * 40000)]
+    start = time.monotonic()
+    page = render_page(nb)
+    assert time.monotonic() - start < 10
+    assert "<script" not in page.lower() and 'href="javascript:' not in page
+    assert "&lt;script&gt;PWNED_MD()" in page
