@@ -28,7 +28,7 @@ def readme_commands() -> list[str]:
 
 def test_readme_commands_are_the_ones_tested_here():
     known = {
-        "make lab", "make test", "source .venv/bin/activate",
+        "make lab", "make instructor", "make test", "source .venv/bin/activate",
         "rnn-course validate lessons/01-sequences/01-sequences.ipynb",
         "rnn-course release",
         "rnn-course grade submitted/ --out grading/",
@@ -85,7 +85,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_make_lab_opens_the_lessons_with_nbgrader(tmp_path):
+def _start_make(target: str, tmp_path):
+    """Start ``make <target>`` on a free port with a token; (process, base url, token)."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     port, token = _free_port(), secrets.token_hex(16)
@@ -93,29 +94,75 @@ def test_make_lab_opens_the_lessons_with_nbgrader(tmp_path):
     env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
                LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
                          f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
-    proc = subprocess.Popen(["make", "lab"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(["make", target], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
+    return proc, f"http://127.0.0.1:{port}", token
+
+
+def _get(url: str, token: str, proc, wait: float = 0) -> bytes:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.read()
+        except OSError:
+            assert proc.poll() is None, "the lab exited"
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
+
+
+def _stop(proc) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _page_config(page: str) -> dict:
+    m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                  page, re.S)
+    assert m, "no page config in the lab page"
+    return json.loads(m.group(1))
+
+
+INSTRUCTOR_PANELS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                     "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:assignment-list",
+                     "@jupyterlab/apputils-extension:announcements")
+
+
+def test_make_lab_opens_the_lessons_with_what_students_use(tmp_path):
+    proc, base, token = _start_make("lab", tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=5) as r:
-                    listing = json.loads(r.read())
-                break
-            except OSError:
-                assert proc.poll() is None, "make lab exited"
-                assert time.monotonic() < deadline, "JupyterLab did not start"
-                time.sleep(1)
+        listing = json.loads(_get(f"{base}/api/contents", token, proc, wait=90))
         names = {item["name"] for item in listing["content"]}
         assert "01-sequences" in names  # the server is rooted at lessons/
-        with urllib.request.urlopen(f"{base}/lab?token={token}", timeout=10) as r:
-            page = r.read().decode()
+        page = _get(f"{base}/lab", token, proc).decode()
         assert "@jupyter/nbgrader" in page
+        disabled = _page_config(page).get("disabledExtensions", [])
+        missing = [p for p in INSTRUCTOR_PANELS if p not in disabled]
+        assert not missing, f"make lab shows students {missing}"
+        assert "@jupyter/nbgrader:validate-assignment" not in disabled
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
+
+
+def test_make_instructor_opens_formgrader_on_the_course(tmp_path):
+    proc, base, token = _start_make("instructor", tmp_path)
+    try:
+        listing = json.loads(_get(f"{base}/api/contents", token, proc, wait=90))
+        names = {item["name"] for item in listing["content"]}
+        assert {"solutions", "lessons", "autograder"} <= names  # the course root
+        page = _get(f"{base}/lab", token, proc).decode()
+        disabled = _page_config(page).get("disabledExtensions", [])
+        assert "@jupyter/nbgrader:formgrader" not in disabled
+        # Formgrader's own API answers (it fails with HTTP 500 when alembic is not on PATH)
+        assignments = json.loads(_get(f"{base}/formgrader/api/assignments", token, proc))
+        listed = {a["name"] for a in assignments}
+        lessons = {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}
+        assert lessons <= listed, f"Formgrader lists {sorted(listed)}"
+    finally:
+        _stop(proc)
