@@ -406,27 +406,27 @@ PROBE_ESCAPE = r'''
 import ctypes, glob, os, socket, sys
 print("RAN-escape")
 try:
-    print("PWNED-shadow", open("/etc/shadow").readline())
+    print("PWN" "ED-shadow", open("/etc/shadow").readline())
 except OSError:
     pass
 try:
     names = set(os.listdir("/root")) - set(ALLOWED_ROOT)
     if names:
-        print("PWNED-root", sorted(names)[:5])
+        print("PWN" "ED-root", sorted(names)[:5])
 except OSError:
     pass
 for dotfile in ("/root/.bashrc", "/root/.profile", "/root/.gitconfig"):
     try:
-        print("PWNED-root-dotfile", open(dotfile).read(40))
+        print("PWN" "ED-root-dotfile", open(dotfile).read(40))
     except OSError:
         pass
 status = open("/proc/self/status").read()
 caps = {ln.split(":")[0]: int(ln.split()[1], 16) for ln in status.splitlines()
         if ln.startswith("Cap")}
 if any(caps.values()):
-    print("PWNED-caps", caps)
+    print("PWN" "ED-caps", caps)
 if "NoNewPrivs:\t1" not in status:
-    print("PWNED-new-privileges")
+    print("PWN" "ED-new-privileges")
 libc = ctypes.CDLL(None, use_errno=True)
 class _FH(ctypes.Structure):
     _fields_ = [("n", ctypes.c_uint), ("kind", ctypes.c_int), ("b", ctypes.c_ubyte * 128)]
@@ -436,24 +436,24 @@ if libc.name_to_handle_at(-100, sys.prefix.encode(), ctypes.byref(fh),
                           ctypes.byref(mount_id), 0) == 0:
     fd = os.open(sys.prefix, os.O_RDONLY)
     if libc.open_by_handle_at(fd, ctypes.byref(fh), os.O_RDONLY) >= 0:
-        print("PWNED-open-by-handle")
+        print("PWN" "ED-open-by-handle")
 for path in HIDDEN:
     try:
-        print("PWNED-hidden", path, os.listdir(path)[:3])
+        print("PWN" "ED-hidden", path, os.listdir(path)[:3])
     except OSError:
         pass
 s = socket.socket()
 s.settimeout(2)
 try:
     s.connect(("127.0.0.1", LISTENER))
-    print("PWNED-tcp-to-the-host")
+    print("PWN" "ED-tcp-to-the-host")
 except OSError:
     pass
 for sock in glob.glob("/run/rnn-course/*/*") + glob.glob("/tmp/rnn-ipc-*/*"):
     u = socket.socket(socket.AF_UNIX)
     try:
         u.connect(sock)
-        print("PWNED-ipc", sock)
+        print("PWN" "ED-ipc", sock)
     except OSError:
         pass
 for folder in ("/dev/shm", "/var/tmp", "/tmp", "/run/lock"):
@@ -467,7 +467,7 @@ PROBE_HTML = r'''
 from IPython.display import HTML, Javascript, Markdown, display
 print("RAN-html")
 display(HTML("<script>PWNED_SCRIPT()</script><b>x</b>"))
-display(Javascript("PWNED_JS()"))
+display(Javascript("PWN" "ED_JS()"))
 display(Markdown("[click](javascript:PWNED_LINK())"))
 class Tricky:
     def _repr_html_(self):
@@ -516,7 +516,8 @@ def _sandbox_zip(path: Path, listener: int, out: Path) -> dict[str, tuple[str, f
         "honest-solution": (SOLUTION, "graded", FULL),
         "probe-escape": (add_cell(BLANK, escape), "graded", 0),
         "probe-html": (html_nb, "graded", 0),
-        "probe-huge-reply": (add_cell(SOLUTION, HUGE_REPLY), "graded", FULL - 2 - 1),
+        # its score: test_an_oversized_reply_fails_fast_and_the_connection_recovers
+        "probe-huge-reply": (add_cell(SOLUTION, HUGE_REPLY), "graded", None),
         "probe-range": (with_answer(BLANK, "q01_tokenize",
                                     "def word_tokens(text):\n    return range(4 * 10**8)\n"),
                         "graded", 0),
@@ -608,7 +609,8 @@ def test_sandbox_batch_scores_and_statuses(sandbox_batch):
     by = sandbox_batch["by"]
     assert set(by) == set(sandbox_batch["expected"])
     for student, (status, score) in sandbox_batch["expected"].items():
-        assert (by[student]["status"], by[student]["score"]) == (status, score), \
+        got = (by[student]["status"], by[student]["score"] if score is not None else None)
+        assert got == (status, score), \
             (student, by[student]["status"], by[student]["score"], by[student]["reason"])
 
 
@@ -668,8 +670,12 @@ def test_an_oversized_reply_fails_fast_and_the_connection_recovers(sandbox_batch
     cells = {c["grade_id"]: c for c in by["cells"]}
     assert cells["t01_tokenize"]["status"] == "failed"
     assert "larger than" in cells["t01_tokenize"]["message"]
-    # every other exercise still reached its full score through the recovered connection
-    assert by["score"] == FULL - 2 - 1
+    # every other exercise still reached its full score through the recovered connection:
+    # only the tests that call word_tokens lose points
+    calls = {gid(c) for c in SOLUTION.cells if "word_tokens" in c.source}
+    lost = {g: c for g, c in cells.items() if c["score"] < c["max_score"]}
+    assert set(lost) <= calls, sorted(set(lost) - calls)
+    assert by["score"] == FULL - sum(c["max_score"] for c in lost.values())
     assert by["seconds"] < 90, by["seconds"]
 
 
