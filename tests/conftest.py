@@ -52,6 +52,22 @@ def lessons() -> list[str]:
     return lesson_ids()
 
 
+# Lessons whose exercises are still answered inside rnnkit and whose references list no
+# classic mistakes or MCQ reasons yet. The course-wide tests of those standards (test_copy,
+# test_mistakes, test_mcq) are expected to fail for them — strictly: the day a lesson meets
+# them its test reports an unexpected pass, and the lesson leaves this set.
+BELOW_STANDARD = {"01-sequences", "02-ngrams", "03-rnn-cell", "04-bptt"}
+
+
+def standard(lesson_list: list[str]) -> list:
+    """``lesson_list`` as pytest parameters, those in BELOW_STANDARD marked strict xfail."""
+    mark = pytest.mark.xfail(strict=True, reason="this lesson does not meet the course-wide "
+                             "standard yet: its answers are in rnnkit, no planted mistakes, "
+                             "no MCQ reasons")
+    return [pytest.param(lesson, marks=mark) if lesson in BELOW_STANDARD else lesson
+            for lesson in lesson_list]
+
+
 def graded_lessons() -> list[str]:
     """The lessons whose notebooks tests grade and run: all, or the comma-separated ids (or
     two-digit numbers) in ``RNN_COURSE_TEST_LESSONS``."""

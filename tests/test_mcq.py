@@ -7,7 +7,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import ROOT, lessons
+from conftest import ROOT, lessons, standard
 
 from autograder.reference import mcq
 
@@ -68,11 +68,14 @@ def _asked_in() -> dict[int, str]:
     return found
 
 
-def test_every_option_of_every_mcq_has_a_reason_in_the_lesson_that_asks_it():
+@pytest.mark.parametrize("lesson", standard(lessons()))
+def test_every_option_of_every_mcq_has_a_reason_in_the_lesson_that_asks_it(lesson):
     """``MCQ_REASONS`` of the reference module of the lesson that asks question k gives a
     one-line reason for every option of k."""
     missing = []
-    for k, lesson in sorted(_asked_in().items()):
+    for k, asked_in in sorted(_asked_in().items()):
+        if asked_in != lesson:
+            continue
         module = importlib.import_module("autograder.reference.l" + lesson.replace("-", "_"))
         given = getattr(module, "MCQ_REASONS", {}).get(k, {})
         absent = [o for o in mcq.OPTIONS[k] if not str(given.get(o, "")).strip()]
@@ -82,3 +85,7 @@ def test_every_option_of_every_mcq_has_a_reason_in_the_lesson_that_asks_it():
         for option, reason in given.items():
             assert "\n" not in reason.strip(), f"mcq_{k} {option}: one line, please"
     assert not missing, "options without a reason in MCQ_REASONS: " + "; ".join(missing)
+
+
+def test_every_mcq_is_asked_by_one_lesson():
+    assert sorted(_asked_in()) == sorted(mcq.OPTIONS), "an MCQ of the lecture is asked nowhere"
