@@ -404,29 +404,30 @@ def test_kill_and_resume(tmp_path):
 
 PROBE_ESCAPE = r'''
 import ctypes, glob, os, socket, sys
+P = "PWN" + "ED"  # the marker is never in the source
 print("RAN-escape")
 try:
-    print("PWNED-shadow", open("/etc/shadow").readline())
+    print(P + "-shadow", open("/etc/shadow").readline())
 except OSError:
     pass
 try:
     names = set(os.listdir("/root")) - set(ALLOWED_ROOT)
     if names:
-        print("PWNED-root", sorted(names)[:5])
+        print(P + "-root", sorted(names)[:5])
 except OSError:
     pass
 for dotfile in ("/root/.bashrc", "/root/.profile", "/root/.gitconfig"):
     try:
-        print("PWNED-root-dotfile", open(dotfile).read(40))
+        print(P + "-root-dotfile", open(dotfile).read(40))
     except OSError:
         pass
 status = open("/proc/self/status").read()
 caps = {ln.split(":")[0]: int(ln.split()[1], 16) for ln in status.splitlines()
         if ln.startswith("Cap")}
 if any(caps.values()):
-    print("PWNED-caps", caps)
+    print(P + "-caps", caps)
 if "NoNewPrivs:\t1" not in status:
-    print("PWNED-new-privileges")
+    print(P + "-new-privileges")
 libc = ctypes.CDLL(None, use_errno=True)
 class _FH(ctypes.Structure):
     _fields_ = [("n", ctypes.c_uint), ("kind", ctypes.c_int), ("b", ctypes.c_ubyte * 128)]
@@ -436,24 +437,24 @@ if libc.name_to_handle_at(-100, sys.prefix.encode(), ctypes.byref(fh),
                           ctypes.byref(mount_id), 0) == 0:
     fd = os.open(sys.prefix, os.O_RDONLY)
     if libc.open_by_handle_at(fd, ctypes.byref(fh), os.O_RDONLY) >= 0:
-        print("PWNED-open-by-handle")
+        print(P + "-open-by-handle")
 for path in HIDDEN:
     try:
-        print("PWNED-hidden", path, os.listdir(path)[:3])
+        print(P + "-hidden", path, os.listdir(path)[:3])
     except OSError:
         pass
 s = socket.socket()
 s.settimeout(2)
 try:
     s.connect(("127.0.0.1", LISTENER))
-    print("PWNED-tcp-to-the-host")
+    print(P + "-tcp-to-the-host")
 except OSError:
     pass
 for sock in glob.glob("/run/rnn-course/*/*") + glob.glob("/tmp/rnn-ipc-*/*"):
     u = socket.socket(socket.AF_UNIX)
     try:
         u.connect(sock)
-        print("PWNED-ipc", sock)
+        print(P + "-ipc", sock)
     except OSError:
         pass
 for folder in ("/dev/shm", "/var/tmp", "/tmp", "/run/lock"):
@@ -491,7 +492,7 @@ print("RAN-huge-reply")
 '''
 
 LIVE = {  # what must never appear in a page: a live tag or link of a probe
-    "script": "<script>PWNED", "js": "PWNED_JS()", "img": "<img src=x onerror",
+    "script": "<script>PWNED", "img": "<img src=x onerror",
     "svg": "<svg onload", "iframe": "<iframe", "link": 'href="javascript:',
 }
 
@@ -516,7 +517,7 @@ def _sandbox_zip(path: Path, listener: int, out: Path) -> dict[str, tuple[str, f
         "honest-solution": (SOLUTION, "graded", FULL),
         "probe-escape": (add_cell(BLANK, escape), "graded", 0),
         "probe-html": (html_nb, "graded", 0),
-        "probe-huge-reply": (add_cell(SOLUTION, HUGE_REPLY), "graded", FULL - 2 - 1),
+        "probe-huge-reply": (add_cell(SOLUTION, HUGE_REPLY), "graded", FULL - 2),
         "probe-range": (with_answer(BLANK, "q01_tokenize",
                                     "def word_tokens(text):\n    return range(4 * 10**8)\n"),
                         "graded", 0),
@@ -650,7 +651,7 @@ def test_feedback_shows_student_output_as_text(sandbox_batch):
     assert "PWNED_MDIMG" in page  # the added markdown cell is shown, as text
     for what, live in LIVE.items():
         assert live not in page, (what, page[page.index(live) - 200:][:400])
-    assert "<script" not in page.lower()
+    assert "<script" not in page.lower() and "application/javascript" not in page
     assert 'http-equiv="Content-Security-Policy"' in page and "script-src 'none'" in page
 
 
@@ -669,7 +670,7 @@ def test_an_oversized_reply_fails_fast_and_the_connection_recovers(sandbox_batch
     assert cells["t01_tokenize"]["status"] == "failed"
     assert "larger than" in cells["t01_tokenize"]["message"]
     # every other exercise still reached its full score through the recovered connection
-    assert by["score"] == FULL - 2 - 1
+    assert by["score"] == FULL - 2
     assert by["seconds"] < 90, by["seconds"]
 
 
