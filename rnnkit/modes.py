@@ -31,7 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .text import Vocab, pad_sequences
+try:  # lesson 01's answers: the hand-out file text.py beside the notebook
+    from text import Vocab, pad_sequences  # type: ignore[import-not-found]
+except ImportError:  # outside a released lesson folder (the course's own tests)
+    from autograder.impl.text import Vocab, pad_sequences
 
 __all__ = [
     "MODES",

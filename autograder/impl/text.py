@@ -226,9 +226,7 @@ def one_hot(ids, vocab_size: int, mistake: str | None = None) -> np.ndarray:
 
 
 def embed(ids, E: np.ndarray, mistake: str | None = None) -> np.ndarray:
-    """Exercise 4: rows of ``E``. Mistake: ``"columns"`` (indexing columns)."""
-    if mistake == "columns":
-        return np.asarray(E)[:, np.asarray(ids, dtype=np.int64)].T
+    """Exercise 4: rows of ``E``."""
     return np.asarray(E)[np.asarray(ids, dtype=np.int64)]
 
 

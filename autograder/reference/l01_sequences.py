@@ -59,9 +59,7 @@ ONE_HOT_SENTENCES = {
     "transposed": ("the result is transposed: one row per position, one column per vocabulary "
                    "entry."),
 }
-EMBED_SENTENCES = {
-    "columns": "an embedding is a row of E per id (E has one row per token), not a column.",
-}
+EMBED_SENTENCES: dict[str, str] = {}
 MASK_SENTENCES = {
     "mask_inverted": "the mask is True at real tokens and False at padding, not the other way round.",
     "pad_left": "pad on the right: the real tokens come first, the padding after them.",
@@ -282,9 +280,11 @@ def _planted() -> list[Planted]:
     if not _NOTEBOOK.exists():
         return []
     tok, voc, cat, emb, adam = "q01_tokenize", "q01_vocab", "q01_cat", "q01_embedding", "q01_adam"
-    pad, bow, zipf, mcq = "q01_padding", "q01_bow", "q01_zipf", "q01_mcq"
+    pad, bow, zipf = "q01_padding", "q01_bow", "q01_zipf"
     return [
-        _plant(tok, "t01_tokenize", "lower-cased", "no_lower", ("text.lower()", "text")),
+        _plant(tok, "t01_tokenize", "lower-cased", "no_lower",
+               ("r\"[a-z0-9]+(?:'[a-z]+)?|[^\\sa-z0-9]\", text.lower()",
+                "r\"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[^\\sA-Za-z0-9]\", text")),
         _plant(tok, "t01_tokenize", "token of its own", "split",
                ('return re.findall(r"[a-z0-9]+(?:\'[a-z]+)?|[^\\sa-z0-9]", text.lower())',
                 "return text.lower().split()")),
@@ -304,8 +304,6 @@ def _planted() -> list[Planted]:
         _plant(emb, "t01_embedding", "transposed", "transposed",
                ("return np.eye(vocab_size)[np.asarray(ids)]",
                 "return np.eye(vocab_size)[np.asarray(ids)].T")),
-        _plant(emb, "t01_embedding", "not a column", "columns",
-               ("return E[np.asarray(ids)]", "return E[:, np.asarray(ids)].T")),
         _plant(adam, "t01_adam", "Adam's first moment", "adam_rows_seed",
                ("adam_rows = {1, 3}", "adam_rows = {3}")),
         _plant(adam, "t01_adam", "moments move unused rows", "adam_unused_seed",
@@ -324,10 +322,6 @@ def _planted() -> list[Planted]:
                ("return float(-np.polyfit", "return float(np.polyfit")),
         _plant(zipf, "t01_zipf", "sort the counts", "unsorted",
                ("np.sort(np.asarray(counts, dtype=float))[::-1]", "np.asarray(counts, dtype=float)")),
-        _plant(mcq, "t01_mcq_1", "mcq_1", "mcq1_fixed_length",
-               ('mcq_1 = {"B", "C"}', 'mcq_1 = {"B", "C", "D"}'), hidden=True),
-        _plant(mcq, "t01_mcq_3", "mcq_3", "mcq3_image",
-               ('mcq_3 = {"B", "C"}', 'mcq_3 = {"A", "B", "C"}'), hidden=True),
     ]
 
 
