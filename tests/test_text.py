@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from rnnkit.batching import num_batches, seq_data_iter_random, seq_data_iter_sequential
 from autograder.impl.text import PAD, UNK, Vocab, pad_sequences, tokenize, tokenize_words
+from rnnkit.batching import num_batches, seq_data_iter_random, seq_data_iter_sequential
 from rnnkit.text import load_text
 
 
