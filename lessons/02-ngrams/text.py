@@ -106,9 +106,9 @@ class Vocab:
             raise ValueError("min_freq must be at least 1.")
         if PAD not in reserved or UNK not in reserved:
             raise ValueError(f"reserved tokens must include {PAD!r} and {UNK!r}.")
-        tokens = list(tokens)
-        counts = Counter(tokens)  # Counter keeps first-appearance order for ties
-        self.idx_to_token: list[str] = build_vocab(tokens, min_freq, reserved=reserved)
+        seen = list(tokens)
+        counts = Counter(seen)  # Counter keeps first-appearance order for ties
+        self.idx_to_token: list[str] = build_vocab(seen, min_freq, reserved=reserved)
         self.token_to_idx: dict[str, int] = {t: i for i, t in enumerate(self.idx_to_token)}
         self.counts: Counter = counts
 
