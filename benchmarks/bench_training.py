@@ -54,7 +54,7 @@ HIDDEN, BATCH, STEPS_T = 256, 32, 35
 def corpus_ids() -> tuple[np.ndarray, int, str]:
     """Character ids of The Time Machine (letters and spaces, as in d2l) if the file is
     there, else of the course's synthetic language. Returns (ids, vocab size, source)."""
-    from rnnkit.text import Vocab
+    from autograder.impl.text import Vocab
 
     if TIMEMACHINE.is_file():
         text = re.sub("[^A-Za-z]+", " ", TIMEMACHINE.read_text(encoding="utf-8")).lower()

