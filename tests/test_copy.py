@@ -246,7 +246,7 @@ def copies_that_pass(lesson: str) -> tuple[list[str], list[tuple[bool, str]]]:
 
 
 
-@pytest.mark.parametrize("lesson", standard(graded_lessons()))
+@pytest.mark.parametrize("lesson", standard("copy", graded_lessons()))
 def test_nothing_received_passes_an_exercise(lesson):
     found, broken = copies_that_pass(lesson)
     assert not found, (f"{lesson}: what students receive answers exercises:\n  "

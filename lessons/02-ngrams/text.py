@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
+
+from rnnkit.text import PAD, UNK, load_text, tokenize_chars
 
 LESSON = "01-sequences"
 
@@ -46,15 +47,7 @@ __all__ = [
     "zipf_exponent",
 ]
 
-PAD = "<pad>"
-UNK = "<unk>"
-
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
-
-
-def tokenize_chars(text: str) -> list[str]:
-    """Split text into characters (spaces and punctuation included)."""
-    return list(text)
 
 
 def tokenize_words(text: str, lower: bool = True) -> list[str]:
@@ -74,14 +67,6 @@ def tokenize(text: str, level: str = "word") -> list[str]:
     if level == "char":
         return tokenize_chars(text)
     raise ValueError(f"level must be 'word' or 'char', not {level!r}.")
-
-
-def load_text(path: str | Path) -> str:
-    """Read a UTF-8 text file (any text you want to model)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No text file at {path}.")
-    return path.read_text(encoding="utf-8")
 
 
 class Vocab:
