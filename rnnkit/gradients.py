@@ -1,8 +1,8 @@
 """Tools for lesson 05: activations, weight initialisations, a driven RNN, bounds and powers.
 
 Lesson 05's exercises (the activation derivatives and the chain of Jacobian norms) are not
-here: they are answered by the students and, on the instructor's side, by
-``autograder/impl/gradients.py``. The explorer (:mod:`rnnkit.explorer`) gets its Jacobian
+here: they are answered by the students (and by the instructor's implementation, which
+students do not receive). The explorer (:mod:`rnnkit.explorer`) gets its Jacobian
 norms from torch autograd instead.
 
 For ``h_t = phi(a_t)`` with ``a_t = h_{t-1} Whh + x_t Wxh + b_h`` (row vectors, as in the

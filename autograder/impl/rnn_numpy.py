@@ -2,8 +2,7 @@
 
 This lesson's exercises are still answered by ``rnnkit.rnn_numpy``, which students receive; the
 one implementation is that module, re-exported here under the name later lessons and the
-references use (``from autograder.impl import rnn_numpy``), so that moving it here later changes
-no caller.
+references use, so that moving it here later changes no caller.
 """
 
 from rnnkit.rnn_numpy import *  # noqa: F403
