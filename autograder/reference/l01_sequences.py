@@ -6,13 +6,13 @@ mistake here is computed from it (a mistake is the same function with ``mistake=
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from autograder.impl import text as impl
-from autograder.mistakes import Planted
+from autograder.mistakes import Planted, answer_source, plant
 from autograder.render import cases, distinct_mistakes
 
 HANDOUTS: list[str] = []
@@ -256,24 +256,8 @@ _NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions" / "01-sequences" /
     "01-sequences.ipynb"
 
 
-def _answer_source(grade_id: str) -> str:
-    nb = json.loads(_NOTEBOOK.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            src = "".join(cell["source"])
-            return "\n".join(ln for ln in src.splitlines()
-                             if ln.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    raise KeyError(f"{_NOTEBOOK.name} has no answer cell {grade_id!r}")
-
-
-def _plant(answer: str, test: str, says: str, name: str, *edits: tuple[str, str],
-           hidden: bool = False) -> Planted:
-    src = _answer_source(answer)
-    for old, new in edits:
-        if old not in src:
-            raise ValueError(f"planted mistake {name!r}: {old!r} is not in {answer}")
-        src = src.replace(old, new, 1)
-    return Planted(answer=answer, code=src, test=test, says=says, name=name, hidden=hidden)
+_answer_source = partial(answer_source, _NOTEBOOK)
+_plant = partial(plant, _NOTEBOOK)
 
 
 def _planted() -> list[Planted]:
