@@ -166,35 +166,144 @@ def hidden_paths(ws: Path, out_dir: Path, submissions: Path, root: Path = ROOT) 
     return [p for p in paths if safe(p)]
 
 
-def run_worker(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-               uid: int | None) -> dict:
-    """Grade one staged notebook in a child process (kills it past the notebook limit)."""
-    args = json.dumps({
+def _request(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+             uid: int | None) -> dict:
+    return {
         "ws": str(ws), "lesson": sub.lesson, "student": sub.student,
         "limits": {"cell_seconds": settings.cell_timeout,
                    "output_bytes": settings.output_bytes,
                    "memory_bytes": settings.memory_bytes},
         "hide": [str(h) for h in hide], "budget": settings.notebook_timeout, "uid": uid,
-    })
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autograder.worker", args], stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=env,
-        cwd=str(ws), start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=settings.notebook_timeout + 60)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return {"success": False, "status": "timeout",
-                "error": f"the notebook ran longer than {settings.notebook_timeout} s"}
-    finally:
-        _kill_group(proc)
-    line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("RESULT ")), None)
-    if line is None:
-        return {"success": False, "status": "crashed",
-                "error": f"the grading process ended without a result (exit {proc.returncode})"}
-    return json.loads(line[len("RESULT "):])
+    }
+
+
+class GradingWorker:
+    """One long-lived ``python -m autograder.worker`` process: a JSON request per line on its
+    stdin, a ``RESULT`` line back per notebook."""
+
+    def __init__(self, ws: Path, memory_bytes: int):
+        import selectors
+
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, cwd=str(ws), start_new_session=True,
+        )
+        self.graded = 0
+        self._buf = b""
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
+
+    def grade(self, request: dict, timeout: float) -> dict:
+        """Send one notebook; its outcome, or a timeout/crash outcome (after which this
+        worker must be closed)."""
+        self.graded += 1
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            return self._crashed()
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                if line.startswith(b"RESULT "):
+                    return json.loads(line[len(b"RESULT "):])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {"success": False, "status": "timeout", "recycle": True,
+                        "error": f"the notebook ran longer than {request['budget']} s"}
+            if not self._sel.select(timeout=min(remaining, 5.0)):
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+            if not chunk:
+                return self._crashed()
+            self._buf += chunk
+
+    def _crashed(self) -> dict:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return {"success": False, "status": "crashed", "recycle": True,
+                "error": f"the grading process ended without a result (exit {code})"}
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self._sel.close()
+        _kill_group(self.proc)
+        self.proc.stdout.close()
+
+
+class WorkerPool:
+    """Long-lived grading workers, lent to one notebook at a time (any thread).
+
+    A worker imports the grading stack once and grades notebook after notebook
+    (:mod:`autograder.worker` says why that is safe). It is replaced after any notebook
+    that did not end normally — no result in time (it is killed with its process group),
+    a crash, a kernel that died or ran out of memory or time, any other outcome the worker
+    flags with ``recycle`` — and after :attr:`MAX_NOTEBOOKS` notebooks, so that nothing
+    can build up. A replacement is started at once, so that its imports overlap the other
+    workers' notebooks instead of delaying the next one."""
+
+    MAX_NOTEBOOKS = 25
+
+    def __init__(self, ws: Path, memory_bytes: int, spare: bool = True):
+        import threading
+
+        self.ws, self.memory_bytes, self.spare = ws, memory_bytes, spare
+        self._idle: list[GradingWorker] = []
+        self._lock = threading.Lock()
+        self.started = 0
+
+    def _new(self) -> GradingWorker:
+        self.started += 1
+        return GradingWorker(self.ws, self.memory_bytes)
+
+    def grade(self, request: dict, timeout: float) -> dict:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or worker.proc.poll() is not None:
+            if worker is not None:
+                worker.close()
+            worker = self._new()
+        outcome = worker.grade(request, timeout)
+        if outcome.get("recycle") or not outcome.get("success") or \
+                worker.graded >= self.MAX_NOTEBOOKS:
+            worker.close()
+            worker = self._new() if self.spare else None
+        if worker is not None:
+            with self._lock:
+                self._idle.append(worker)
+        return outcome
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run_worker(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+               uid: int | None, pool: WorkerPool | None = None) -> dict:
+    """Grade one staged notebook in a grading worker (``pool``'s, or a worker started for
+    this notebook alone); past the notebook limit the worker is killed."""
+    request = _request(ws, sub, settings, hide, uid)
+    timeout = settings.notebook_timeout + 60
+    if pool is not None:
+        return pool.grade(request, timeout)
+    with WorkerPool(ws, settings.memory_bytes, spare=False) as own:
+        return own.grade(request, timeout)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -340,7 +449,8 @@ def cluster_task(lesson: str, student: str, release: str, source: str, submitted
 
 
 def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-                uid: int | None, client=None) -> tuple[Submission, str, str, dict]:
+                uid: int | None, client=None, pool: WorkerPool | None = None
+                ) -> tuple[Submission, str, str, dict]:
     """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
     reason = stage_submission(ws, sub)
     if reason is not None:
@@ -362,7 +472,7 @@ def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[P
             graded.parent.mkdir(parents=True, exist_ok=True)
             graded.write_text(text, encoding="utf-8")
     else:
-        info = run_worker(ws, sub, settings, hide, uid)
+        info = run_worker(ws, sub, settings, hide, uid, pool)
     if not info.get("success"):
         return sub, info.get("status", "crashed"), info.get("error", ""), info
     status = {"ok": "graded", "timeout": "timeout", "died": "graded"}[info["status"]]
@@ -442,29 +552,34 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
                     from None
             n_workers = len(client.scheduler_info().get("workers", {}))
             settings.workers = max(settings.workers, 2 * max(1, n_workers))
-        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
-                tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
+        workers = WorkerPool(ws, settings.memory_bytes) if client is None else None
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
+                    tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
 
-            def task(sub, digest):
-                held = UidPool().acquire() if isolation == "user+mounts" and client is None \
-                    else None
-                try:
-                    t0 = time.monotonic()
-                    return (*execute_one(ws, sub, settings, hide, held and held[0], client),
-                            time.monotonic() - t0, digest)
-                finally:
-                    if held:
-                        UidPool.release(*held)
+                def task(sub, digest):
+                    held = UidPool().acquire() if isolation == "user+mounts" and client is None \
+                        else None
+                    try:
+                        t0 = time.monotonic()
+                        return (*execute_one(ws, sub, settings, hide, held and held[0], client,
+                                             workers), time.monotonic() - t0, digest)
+                    finally:
+                        if held:
+                            UidPool.release(*held)
 
-            futures = [pool.submit(task, sub, digest) for sub, digest in todo]
-            for fut in as_completed(futures):
-                sub, status, reason, info, seconds, digest = fut.result()
-                r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)
-                results[(sub.student, sub.lesson)] = r
-                bar.update(1)
-                tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
-                           + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
-                           file=sys.stdout)
+                futures = [pool.submit(task, sub, digest) for sub, digest in todo]
+                for fut in as_completed(futures):
+                    sub, status, reason, info, seconds, digest = fut.result()
+                    r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)
+                    results[(sub.student, sub.lesson)] = r
+                    bar.update(1)
+                    tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
+                               + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
+                               file=sys.stdout)
+        finally:
+            if workers is not None:
+                workers.close()
         if client is not None:
             client.close()
     ordered = [results[(s.student, s.lesson)] for s in subs]

@@ -1,11 +1,31 @@
-"""Grade one notebook in its own process: ``python -m autograder.worker JSON``.
+"""Grade notebook after notebook in one long-lived process: ``python -m autograder.worker``.
 
-The parent gives the course workspace, the lesson, the student, the limits and what to hide;
-this process assembles the notebook to grade (:mod:`autograder.assemble`), runs it — the
-student's cells in a sandboxed kernel, the test cells in the judge — and writes the
-autograded notebook. It prints one ``RESULT {json}`` line. Scores are not written here: the
+The parent (:class:`autograder.grade.WorkerPool`) sends one JSON request per line on this
+process's stdin — the course workspace, the lesson, the student, the limits and what to
+hide — and reads one ``RESULT {json}`` line back per notebook on a private descriptor (the
+process's own stdout is sent to /dev/null, so nothing a library prints can pass for a
+result). For each request this process assembles the notebook to grade
+(:mod:`autograder.assemble`), runs it — the student's cells in a sandboxed kernel, the test
+cells in the judge — and writes the autograded notebook. Scores are not written here: the
 parent stores them in the gradebook, one notebook at a time, so every result reaches the
 gradebook exactly once whatever the number of workers.
+
+Why one process for many notebooks: starting Python, importing nbformat, jupyter_client,
+numpy and torch, and running a lesson's setup cell for the first time cost about two
+seconds of CPU, more than many notebooks' own tests. Here they are paid once per worker
+(the stack is imported when the worker starts, before any request), and a lesson's setup
+cell is compiled once and then re-run in a fresh namespace for every notebook: with its
+modules already imported that costs milliseconds, and each notebook's tests still start
+from the setup's own objects and seeds, never from what the previous notebook's tests left.
+
+Why that is safe: student code never runs in this process — it runs in the sandboxed
+kernel, which is a new process (new user, new namespaces) for every notebook and is killed
+with everything it started when the notebook ends. What reaches this process from a kernel
+is data decoded under limits (:mod:`rnnkit.remote`). Each result still says ``recycle``
+when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
+memory limit, a reply was too large, grading raised): the parent then replaces this
+process, as it does after :data:`autograder.grade.WorkerPool.MAX_NOTEBOOKS` notebooks
+and after any notebook that did not produce a result in time.
 """
 
 from __future__ import annotations
@@ -66,6 +86,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder."""
     start = time.monotonic()
     status, reason = "ok", ""
+    recycle = False  # anything unusual: the parent replaces this process afterwards
     for attempt in range(3):  # a kernel that fails to start is never the student's doing
         kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid, files=files)
         try:
@@ -90,6 +111,9 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 continue
             if is_test(cell):
                 res = judge.run_test(cell.source)
+                if res.error and res.error[0] in (GradingTimeout.__name__, "ReplyTooLarge",
+                                                  "GradingError", "MemoryError"):
+                    recycle = True
                 outputs = [o for o in res.outputs if o.get("output_type") == "stream"]
                 for o in outputs:
                     o["name"] = "stdout"  # warnings never fail a test
@@ -106,6 +130,8 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
             run = kernel.run(cell.source)
             cell.outputs = run.outputs
             is_setup = cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"
+            if run.status in ("timeout", "died") or run.ename == "ReplyTooLarge":
+                recycle = True
             if run.status == "timeout":
                 cell.outputs.append(_error_output("TimeoutError", run.evalue))
             elif run.status == "died":
@@ -124,6 +150,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
         isolation_used = kernel.isolation
         kernel.shutdown()
     return {"status": status, "reason": reason, "isolation": isolation_used,
+            "recycle": recycle or status != "ok",
             "seconds": round(time.monotonic() - start, 2)}
 
 
@@ -139,13 +166,45 @@ def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], bud
     # and importable by the judge's setup and test cells from the grader's own copy
     handouts = wsp / "lessons" / lesson
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
-    sys.path.insert(0, str(handouts))
+    use_handouts(handouts)
     info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
                         files)
     out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
     return {"success": True, **info}
+
+
+_HANDOUTS: list[str] = []  # the hand-out folder on sys.path now (one lesson's at a time)
+
+
+def use_handouts(folder: Path) -> None:
+    """Put this lesson's hand-out folder on ``sys.path`` in place of the previous lesson's,
+    and forget the modules imported from the previous one (two lessons' hand-outs may share
+    a name; each notebook's tests import the ones released with its own lesson)."""
+    folder = str(folder)
+    if _HANDOUTS == [folder]:
+        return
+    for old in _HANDOUTS:
+        while old in sys.path:
+            sys.path.remove(old)
+        for name, mod in list(sys.modules.items()):
+            where = getattr(mod, "__file__", None) or ""
+            if where.startswith(old + os.sep):
+                del sys.modules[name]
+    _HANDOUTS[:] = [folder]
+    sys.path.insert(0, folder)
+
+
+def warm_up() -> None:
+    """Import what every lesson's setup cell and tests import, once per worker."""
+    import numpy  # noqa: F401
+    import plotly.io  # noqa: F401
+    import torch  # noqa: F401
+
+    import rnnkit  # noqa: F401
+    import rnnkit.checks  # noqa: F401
+    import rnnkit.remote  # noqa: F401
 
 
 GRADER_MEMORY_BYTES = 6 * 1024**3
@@ -167,18 +226,27 @@ def limit_own_memory(kernel_bytes: int) -> None:
         pass
 
 
-def main() -> int:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    args = json.loads(sys.argv[1])
-    limit_own_memory(args.get("limits", {}).get("memory_bytes", 4 * 1024**3))
+def main(argv: list[str]) -> int:
+    """``python -m autograder.worker MEMORY_BYTES``: serve requests until stdin closes."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(1))
+    results = os.fdopen(os.dup(1), "w", encoding="utf-8")  # RESULT lines only
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # whatever else is printed goes nowhere
+    os.close(quiet)
+    limit_own_memory(int(argv[0]) if argv else 4 * 1024**3)
     try:
-        outcome = grade(**args)
-    except Exception as e:  # reported to the parent, which records it for this notebook
-        outcome = {"success": False, "error": f"{type(e).__name__}: {e}"}
-    sys.stdout.write("RESULT " + json.dumps(outcome) + "\n")
-    sys.stdout.flush()
+        warm_up()
+    except Exception:  # the first notebook imports what it needs, and reports any error
+        pass
+    for line in sys.stdin:
+        try:
+            outcome = grade(**json.loads(line))
+        except Exception as e:  # reported to the parent, which records it for this notebook
+            outcome = {"success": False, "error": f"{type(e).__name__}: {e}", "recycle": True}
+        results.write("RESULT " + json.dumps(outcome) + "\n")
+        results.flush()
     os._exit(0)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
