@@ -1,0 +1,176 @@
+"""Long-lived grading workers (issue 16 §1): one worker grades notebook after notebook, and
+nothing a notebook leaves behind — a file, a global, an environment variable, a process, a
+change to the judge's objects — reaches the next; a worker that ran out of time is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grade import GradeSettings, WorkerPool, _request
+from autograder.kernel import UidPool, isolation_available
+from autograder.submissions import Submission
+
+LESSON = "99-warm"
+MARK = "warm-left-behind"
+
+SETUP = "from rnnkit.checks import check_equal\nfrom_setup = []\n"
+
+# probes what an earlier notebook may have left, then leaves all of it behind itself
+LEAVER = f'''
+import glob, os, subprocess
+seen = []
+places = ["/tmp/{MARK}", "/dev/shm/{MARK}", "/var/tmp/{MARK}",
+          os.path.expanduser("~/{MARK}"), "{MARK}"]
+seen += [p for p in places if os.path.exists(p)]
+if "WARM_LEFT" in os.environ:
+    seen.append("environment variable")
+for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+    try:
+        if b"604.25" in open(cmdline, "rb").read():
+            seen.append("process " + cmdline)
+    except OSError:
+        pass
+for p in places:
+    try:
+        open(p, "w").write("x")
+    except OSError:
+        pass
+os.environ["WARM_LEFT"] = "1"
+subprocess.Popen(["sleep", "604.25"], start_new_session=True)
+if os.fork() == 0:
+    os.execvp("sleep", ["sleep", "604.25"])
+import builtins
+builtins.warm_global = 1
+'''
+
+TEST = '''
+check_equal(seen, [], "what an earlier notebook left behind")
+check_equal(hasattr(__import__("builtins"), "warm_global"), False, "a global left behind")
+from_setup.append(1)
+check_equal(len(from_setup), 1, "the setup's objects are fresh")
+judge_runs = globals().get("judge_runs", 0) + 1
+check_equal(judge_runs, 1, "the judge's namespace is fresh")
+'''
+
+
+def _cell(source: str, gid: str, **meta):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": gid, "schema_version": 3, "locked": False,
+                                 "solution": False, "grade": False, **meta}
+    return cell
+
+
+def _notebook(answer: str):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [_cell(SETUP, "setup", locked=True),
+                _cell(answer, "q99_answer", solution=True),
+                _cell(TEST, "t99_answer", grade=True, locked=True, points=1)]
+    return nb
+
+
+def _workspace(tmp_path: Path, answers: dict[str, str]) -> Path:
+    ws = tmp_path / "ws"
+    for folder in ("lessons", "solutions"):
+        (ws / folder / LESSON).mkdir(parents=True)
+        nbformat.write(_notebook(LEAVER), str(ws / folder / LESSON / f"{LESSON}.ipynb"))
+    for student, answer in answers.items():
+        sub = ws / "submitted" / student / LESSON
+        sub.mkdir(parents=True)
+        nbformat.write(_notebook(answer), str(sub / f"{LESSON}.ipynb"))
+    return ws
+
+
+def _grade(pool: WorkerPool, ws: Path, student: str, settings: GradeSettings,
+           timeout: float | None = None) -> dict:
+    """As ``rnn-course grade`` does: a fresh sandbox user id per notebook."""
+    held = UidPool().acquire() if isolation_available() == "user+mounts" else None
+    try:
+        request = _request(ws, Submission(student, LESSON, ws), settings, [], held and held[0])
+        return pool.grade(request, timeout or settings.notebook_timeout + 60)
+    finally:
+        if held:
+            UidPool.release(*held)
+
+
+def _errors(ws: Path, student: str) -> list[str]:
+    graded = ws / "autograded" / student / LESSON / f"{LESSON}.ipynb"
+    cells = json.loads(graded.read_text())["cells"]
+    return [o["evalue"] for c in cells for o in c.get("outputs", [])
+            if o["output_type"] == "error"]
+
+
+def _worker_pids(pool: WorkerPool) -> list[int]:
+    return [w.proc.pid for w in pool._idle]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="processes are confined by a sandbox user id")
+def test_one_worker_grades_two_notebooks_and_the_second_starts_clean(tmp_path):
+    for folder in ("/tmp", "/dev/shm", "/var/tmp"):
+        Path(folder, MARK).unlink(missing_ok=True)
+    ws = _workspace(tmp_path, {"ann": LEAVER, "bob": LEAVER})
+    settings = GradeSettings(cell_timeout=60, notebook_timeout=120)
+    with WorkerPool(ws, settings.memory_bytes) as pool:
+        first = _grade(pool, ws, "ann", settings)
+        assert first.get("success") and not first.get("recycle"), first
+        pids = _worker_pids(pool)
+        second = _grade(pool, ws, "bob", settings)
+        assert second.get("success") and not second.get("recycle"), second
+        assert _worker_pids(pool) == pids and pool.started == 1, "the worker was not reused"
+    assert _errors(ws, "ann") == []
+    assert _errors(ws, "bob") == [], "notebook 2 saw what notebook 1 left"
+    assert not [f for f in ("/tmp", "/dev/shm", "/var/tmp") if Path(f, MARK).exists()]
+    assert not _alive(pids[0]), "the pool's worker outlived the pool"
+
+
+def test_a_worker_whose_cell_timed_out_is_replaced(tmp_path):
+    ws = _workspace(tmp_path, {"loop": "while True:\n    pass\n", "ann": LEAVER})
+    settings = GradeSettings(cell_timeout=2, notebook_timeout=60)
+    with WorkerPool(ws, settings.memory_bytes) as pool:
+        assert _grade(pool, ws, "ann", settings).get("success")
+        before = _worker_pids(pool)
+        outcome = _grade(pool, ws, "loop", settings)
+        assert outcome.get("success") and outcome["recycle"], outcome
+        assert pool.started == 2 and _worker_pids(pool) != before
+        assert not _alive(before[0]), "the worker that saw a timeout is still running"
+        assert _grade(pool, ws, "ann", settings).get("success")  # its replacement grades
+    assert any("longer than 2 s" in e for e in _errors(ws, "loop"))
+
+
+def test_a_worker_past_the_notebook_limit_is_killed_and_replaced(tmp_path):
+    ws = _workspace(tmp_path, {"sleeper": "import time\ntime.sleep(600)\n", "ann": LEAVER})
+    settings = GradeSettings(cell_timeout=300, notebook_timeout=300)
+    with WorkerPool(ws, settings.memory_bytes) as pool:
+        assert _grade(pool, ws, "ann", settings).get("success")
+        before = _worker_pids(pool)
+        outcome = _grade(pool, ws, "sleeper", settings, timeout=10)
+        assert outcome["status"] == "timeout" and not outcome.get("success"), outcome
+        assert not _alive(before[0])
+        assert pool.started == 2
+        assert _grade(pool, ws, "ann", settings).get("success")
+
+
+def test_a_worker_is_replaced_after_its_quota_of_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setattr(WorkerPool, "MAX_NOTEBOOKS", 1)
+    ws = _workspace(tmp_path, {"ann": "seen = []\n"})
+    settings = GradeSettings(cell_timeout=60, notebook_timeout=120)
+    with WorkerPool(ws, settings.memory_bytes) as pool:
+        assert _grade(pool, ws, "ann", settings).get("success")
+        first = _worker_pids(pool)
+        assert _grade(pool, ws, "ann", settings).get("success")
+        assert pool.started == 3 and _worker_pids(pool) != first
