@@ -133,24 +133,32 @@ def _grades(out: Path) -> dict[str, str]:
         return {row["student_id"]: row["score"] for row in csv.DictReader(f)}
 
 
-def test_dask_and_postgres_grade_like_sequential_sqlite(tmp_path, dask_cluster, postgres):
-    _class(tmp_path / "subs")
-    seq = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "seq"))
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """The class, and its grades from one sequential run into SQLite (what both parallel
+    runs are compared with)."""
+    base = tmp_path_factory.mktemp("cluster")
+    _class(base / "subs")
+    seq = rnn_course("grade", str(base / "subs"), "--out", str(base / "seq"))
     assert seq.returncode == 0, seq.stderr
-    par = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "par"),
+    grades = _grades(base / "seq")
+    assert grades == {"amy": "16.0", "bo": "0.0", "cy": "14.0", "di": "16.0"}
+    return base / "subs", grades
+
+
+def test_dask_and_postgres_grade_like_sequential_sqlite(tmp_path, sequential, dask_cluster,
+                                                        postgres):
+    subs, expected = sequential
+    par = rnn_course("grade", str(subs), "--out", str(tmp_path / "par"),
                      "--scheduler", dask_cluster, "--db-url", postgres)
     assert par.returncode == 0, par.stdout + par.stderr
     assert "Dask cluster" in par.stdout
-    expected = _grades(tmp_path / "seq")
-    assert expected == {"amy": "16.0", "bo": "0.0", "cy": "14.0", "di": "16.0"}
     assert _grades(tmp_path / "par") == expected
     assert not (tmp_path / "par" / "gradebook.db").exists()  # it went to PostgreSQL
 
 
-def test_parallel_local_workers_grade_like_sequential(tmp_path):
-    _class(tmp_path / "subs")
-    seq = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "seq"))
-    par = rnn_course("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "par"),
-                     "--workers", "2")
-    assert seq.returncode == par.returncode == 0, par.stderr
-    assert _grades(tmp_path / "par") == _grades(tmp_path / "seq")
+def test_parallel_local_workers_grade_like_sequential(tmp_path, sequential):
+    subs, expected = sequential
+    par = rnn_course("grade", str(subs), "--out", str(tmp_path / "par"), "--workers", "2")
+    assert par.returncode == 0, par.stderr
+    assert _grades(tmp_path / "par") == expected
