@@ -1,9 +1,10 @@
 """Run test cells in the grader's process, out of the student's reach.
 
 The judge executes the lesson's setup cell and then each test cell (visible and hidden parts)
-in its own namespace, a fresh one for every notebook (a long-lived worker keeps only the
-compiled setup cell and the modules it imported, so running the setup again for the next
-notebook costs milliseconds and starts that notebook from the setup's own seeds and objects). A name the test uses that the judge does not have — the student's
+in its own namespace, a fresh one for every notebook: a long-lived worker keeps only the
+modules the setup imported, so running the setup again for the next notebook costs
+milliseconds and starts that notebook from the setup's own seeds and objects. A name the
+test uses that the judge does not have — the student's
 functions and variables — is looked up in the student's kernel: data comes back by value
 (see :mod:`rnnkit.remote`), functions and other objects as :class:`Remote` proxies whose
 calls run in the kernel. Checks, reference answers and scores stay here, so nothing the
@@ -161,9 +162,6 @@ class TestResult:
     value: Any = None  # the cell's last expression (partial credit)
 
 
-_COMPILED: dict[str, Any] = {}  # setup cell source -> code, kept by a long-lived worker
-
-
 class Judge:
     def __init__(self, kernel: GradingKernel, timeout: float):
         self.conn = Connection(kernel, timeout)
@@ -172,11 +170,8 @@ class Judge:
 
     def run_trusted(self, source: str) -> None:
         """Run a read-only course cell (the setup cell) in the judge's namespace."""
-        code = _COMPILED.get(source)
-        if code is None:
-            code = _COMPILED[source] = compile(source, "<setup>", "exec")
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(code, self.ns)
+            exec(compile(source, "<setup>", "exec"), self.ns)
 
     def run_test(self, source: str) -> TestResult:
         import ast

@@ -14,9 +14,9 @@ Why one process for many notebooks: starting Python, importing nbformat, jupyter
 numpy and torch, and running a lesson's setup cell for the first time cost about two
 seconds of CPU, more than many notebooks' own tests. Here they are paid once per worker
 (the stack is imported when the worker starts, before any request), and a lesson's setup
-cell is compiled once and then re-run in a fresh namespace for every notebook: with its
-modules already imported that costs milliseconds, and each notebook's tests still start
-from the setup's own objects and seeds, never from what the previous notebook's tests left.
+cell is re-run in a fresh namespace for every notebook: with its modules already imported
+that costs milliseconds, and each notebook's tests still start from the setup's own
+objects and seeds, never from what the previous notebook's tests left.
 
 Why that is safe: student code never runs in this process — it runs in the sandboxed
 kernel, which is a new process (new user, new namespaces) for every notebook and is killed
