@@ -71,10 +71,10 @@ def sparsity_figure(
     return fig
 
 
-def _perplexity_traces(ns, train_ppl, valid_ppl, floor):
+def _perplexity_traces(ns, train_ppl, valid_ppl, floor, heldout_name="held-out text"):
     traces = [
         go.Scatter(x=ns, y=list(train_ppl), mode="lines+markers", name="training text"),
-        go.Scatter(x=ns, y=list(valid_ppl), mode="lines+markers", name="held-out text"),
+        go.Scatter(x=ns, y=list(valid_ppl), mode="lines+markers", name=heldout_name),
     ]
     if floor is not None:
         traces.append(go.Scatter(x=[ns[0], ns[-1]], y=[floor, floor], mode="lines",
@@ -90,9 +90,11 @@ def perplexity_figure(
     floor: float | None = None,
     title: str = "Perplexity against n",
     unit: str = "per character",
+    heldout_name: str = "held-out text",
 ) -> go.Figure:
-    """Train and held-out perplexity against n (log scale), with an optional floor line."""
-    fig = go.Figure(_perplexity_traces(list(ns), train_ppl, valid_ppl, floor))
+    """Train and held-out perplexity against n (log scale), with an optional floor line;
+    ``heldout_name`` names the held-out curve in the legend (e.g. "test text")."""
+    fig = go.Figure(_perplexity_traces(list(ns), train_ppl, valid_ppl, floor, heldout_name))
     fig.update_layout(
         title=title, xaxis_title="n (context of n - 1 tokens)",
         yaxis_title=f"perplexity ({unit})", yaxis_type="log", height=380,
@@ -109,6 +111,7 @@ def ngram_dashboard(
     floor: float | None = None,
     title: str = "Perplexity against n",
     unit: str = "per character",
+    heldout_name: str = "held-out text",
 ):
     """An n slider that shows, for each n, a sample of the model and its train and held-out
     perplexity (one FigureWidget, updated in place). Returns an ipywidgets ``VBox``.
@@ -127,7 +130,7 @@ def ngram_dashboard(
     missing = [n for n in ns if n not in samples]
     if missing:
         raise ValueError(f"no sample for n = {missing[0]}.")
-    fig = go.FigureWidget(_perplexity_traces(ns, train_ppl, heldout_ppl, floor))
+    fig = go.FigureWidget(_perplexity_traces(ns, train_ppl, heldout_ppl, floor, heldout_name))
     fig.add_trace(go.Scatter(x=[ns[0]] * 2, y=[train_ppl[0], heldout_ppl[0]], mode="markers",
                              marker={"size": 14, "color": "black", "symbol": "circle-open"},
                              name="chosen n"))
@@ -144,7 +147,7 @@ def ngram_dashboard(
         i = ns.index(n)
         text.value = (
             f"<b>n = {n}</b>: train perplexity {train_ppl[i]:.3g}, "
-            f"held-out {heldout_ppl[i]:.3g}"
+            f"{html.escape(heldout_name)} {heldout_ppl[i]:.3g}"
             f"<pre style='white-space: pre-wrap'>{html.escape(str(samples[n]))}</pre>"
         )
         with fig.batch_update():
