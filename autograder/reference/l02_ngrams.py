@@ -35,8 +35,9 @@ COUNT_SENTENCES = {
                   "n-grams, and the last one starts at index T - n."),
     "n_minus_1": "these are counts of (n - 1)-grams: each key should hold n tokens.",
     "n_plus_1": "these are counts of (n + 1)-grams: each key should hold n tokens.",
-    "string_keys": "the keys should be tuples of tokens such as ('a', 'b'), not joined strings.",
+    # before string_keys: for n = 1 both give {'a': ...}, and this sentence names both
     "bare_unigrams": "even for n = 1 the keys are tuples, ('a',), not the token 'a' itself.",
+    "string_keys": "the keys should be tuples of tokens such as ('a', 'b'), not joined strings.",
     "presence": ("every value is 1: count how many times each n-gram occurs, not just whether "
                  "it occurs."),
 }
