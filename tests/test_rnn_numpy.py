@@ -183,19 +183,21 @@ def test_temperature_figure_bars_sum_to_one():
     assert fig.data[0].y[0] > fig.data[1].y[0] > fig.data[2].y[0]  # colder = sharper
 
 
-def test_rnnkit_agrees_with_the_lesson_03_reference(rng):
+def test_hello_model_and_the_reference_cases():
     from autograder.reference import l03_rnn_cell as ref
 
-    X, h0 = rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 5))
-    Wxh, Whh, bh = rng.normal(size=(4, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
-    np.testing.assert_allclose(rn.rnn_forward(X, h0, Wxh, Whh, bh)[0],
-                               ref.rnn_forward(X, h0, Wxh, Whh, bh)[0])
-    z = rng.normal(size=(2, 3, 7)) * 100
-    np.testing.assert_allclose(rn.softmax(z), ref.softmax(z))
     hello = ref.hello_params()
-    assert rn.sample(hello, [0], 9, rng, temperature=0) == ref.generate_greedy(hello, [0], 9)
-    assert "".join("helo"[i] for i in ref.generate_greedy(hello, [0], 9)) == "ellohello"
+    greedy = rn.generate_greedy(hello, [0], 9)
+    assert greedy == rn.sample(hello, [0], 9, np.random.default_rng(0), temperature=0)
+    assert "".join("helo"[i] for i in greedy) == "ellohello"
     assert rn.count_params(hello) == rn.num_params(4, 5, 4) == 74
+    assert ref.N_PARAMS == 291356 and ref.N_PARAMS_NO_BIASES == 290816
+    # wrong-axis softmaxes are named by which axis sums to 1
+    z = ref.SOFTMAX_CASES[0]
+    assert ref.softmax_axis_sentence(rn.softmax(z)) is None
+    for m, key in [("whole_array", "whole_array"), ("first_axis", "first_axis"),
+                   ("no_keepdims", "other_axis")]:
+        assert ref.softmax_axis_sentence(rn.softmax(z, mistake=m)) == ref.SOFTMAX_SENTENCES[key]
 
 
 def test_torch_model_from_params_computes_the_numpy_forward(rng):
