@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-
 import torch
 
 from autograder.impl import rnn_numpy as rn

@@ -379,7 +379,7 @@ MCQ_REASONS = {
              "the length T (exercise 4).",
         "D": "option D is wrong: it is the opposite — step t needs h_{t-1}, so the T steps run "
              "one after the other; a feed-forward layer or attention processes all positions "
-             "at once (section 4 times it).",
+             "at once (section 3 times it).",
     },
     17: {
         "A": "option A is wrong: one set of weights serves every step.",
