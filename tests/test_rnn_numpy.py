@@ -1,12 +1,15 @@
-"""The numpy RNN forward pass: fixed values, shapes, weight sharing, stable softmax, sampling."""
+"""Lesson 03's numpy RNN (autograder.impl.rnn_numpy) and rnnkit.rnn_numpy's tools: values,
+shapes, weight sharing, stable softmax, sampling, mistake variants, the torch model, figures."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
-from rnnkit import rnn_numpy as rn
+from autograder.impl import rnn_numpy as rn
+from rnnkit import rnn_numpy as tools
 
 
 @pytest.fixture
@@ -164,7 +167,7 @@ def test_sample_rejects_bad_arguments():
 
 
 def test_hidden_state_figure():
-    fig = rn.hidden_state_figure(np.zeros((4, 3)), tokens=list("hell"))
+    fig = tools.hidden_state_figure(np.zeros((4, 3)), tokens=list("hell"))
     assert isinstance(fig, go.Figure)
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert np.asarray(fig.data[0].z).shape == (3, 4)
@@ -172,23 +175,62 @@ def test_hidden_state_figure():
 
 
 def test_temperature_figure_bars_sum_to_one():
-    fig = rn.temperature_figure(np.array([2.0, 1.0, 0.0]), [0.5, 1.0, 2.0], labels=list("abc"))
+    fig = tools.temperature_figure(np.array([2.0, 1.0, 0.0]), [0.5, 1.0, 2.0], labels=list("abc"))
     assert len(fig.data) == 3 and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     for bar in fig.data:
         assert abs(sum(bar.y) - 1) < 1e-12
     assert fig.data[0].y[0] > fig.data[1].y[0] > fig.data[2].y[0]  # colder = sharper
 
 
-def test_rnnkit_agrees_with_the_lesson_03_reference(rng):
+def test_hello_model_and_the_reference_cases():
     from autograder.reference import l03_rnn_cell as ref
 
-    X, h0 = rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 5))
-    Wxh, Whh, bh = rng.normal(size=(4, 5)), rng.normal(size=(5, 5)), rng.normal(size=5)
-    np.testing.assert_allclose(rn.rnn_forward(X, h0, Wxh, Whh, bh)[0],
-                               ref.rnn_forward(X, h0, Wxh, Whh, bh)[0])
-    z = rng.normal(size=(2, 3, 7)) * 100
-    np.testing.assert_allclose(rn.softmax(z), ref.softmax(z))
     hello = ref.hello_params()
-    assert rn.sample(hello, [0], 9, rng, temperature=0) == ref.generate_greedy(hello, [0], 9)
-    assert "".join("helo"[i] for i in ref.generate_greedy(hello, [0], 9)) == "ellohello"
+    greedy = rn.generate_greedy(hello, [0], 9)
+    assert greedy == rn.sample(hello, [0], 9, np.random.default_rng(0), temperature=0)
+    assert "".join("helo"[i] for i in greedy) == "ellohello"
     assert rn.count_params(hello) == rn.num_params(4, 5, 4) == 74
+    assert ref.N_PARAMS == 291356 and ref.N_PARAMS_NO_BIASES == 290816
+    # wrong-axis softmaxes are named by which axis sums to 1
+    z = ref.SOFTMAX_CASES[0]
+    assert ref.softmax_axis_sentence(rn.softmax(z)) is None
+    for m, key in [("whole_array", "whole_array"), ("first_axis", "first_axis"),
+                   ("no_keepdims", "other_axis")]:
+        assert ref.softmax_axis_sentence(rn.softmax(z, mistake=m)) == ref.SOFTMAX_SENTENCES[key]
+
+
+def test_torch_model_from_params_computes_the_numpy_forward(rng):
+    params = rn.init_params(6, 5, 6, rng)
+    params["bh"], params["bq"] = rng.normal(size=5), rng.normal(size=6)
+    ids = [0, 3, 5, 1, 1, 2]
+    model = tools.char_rnn_from_params(params)
+    logits, states = tools.char_rnn_states(model, ids)
+    O, H, _ = rn.model_forward(params, np.eye(6)[[ids]], np.zeros((1, 5)))
+    np.testing.assert_allclose(states, H[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(logits, O[0], rtol=1e-12, atol=1e-12)
+    assert model.sample([0], 8, temperature=0) == rn.sample(params, [0], 8, rng, temperature=0)
+    assert isinstance(model, torch.nn.Module)
+
+
+def test_rnnkit_holds_no_exercise_answer():
+    for name in ("rnn_step_forward", "rnn_forward", "softmax", "num_params", "model_forward",
+                 "generate_greedy", "sample", "count_params"):
+        assert not hasattr(tools, name), name
+
+
+def test_every_mistake_variant_differs_from_the_answer(rng):
+    x, h = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    Wxh, Whh, bh = rng.normal(size=(4, 4)), rng.normal(size=(4, 4)), rng.normal(size=4)
+    right = rn.rnn_step_forward(x, h, Wxh, Whh, bh)[0]
+    for m in rn.STEP_MISTAKES:
+        assert not np.allclose(rn.rnn_step_forward(x, h, Wxh, Whh, bh, mistake=m)[0], right), m
+    X = rng.normal(size=(2, 4, 4))
+    right = rn.rnn_forward(X, h[:2], Wxh, Whh, bh)[0]
+    for m in rn.FORWARD_MISTAKES:
+        assert not np.allclose(rn.rnn_forward(X, h[:2], Wxh, Whh, bh, mistake=m)[0], right), m
+    z = rng.normal(size=(3, 3))
+    for m in rn.SOFTMAX_MISTAKES:
+        zm = z + 1000.0 if m == "no_max" else z  # without the max only large scores break
+        assert not np.allclose(rn.softmax(zm, mistake=m), rn.softmax(zm), equal_nan=False), m
+    for m in rn.NUM_PARAMS_MISTAKES:
+        assert rn.num_params(28, 512, 28, mistake=m) != rn.num_params(28, 512, 28), m

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .l03_rnn_cell import rnn_forward as rnn_forward  # the forward pass is lesson 03's
-from .l03_rnn_cell import rnn_step_forward
+from autograder.impl.rnn_numpy import rnn_forward as rnn_forward  # the forward pass is lesson 03's
+from autograder.impl.rnn_numpy import rnn_step_forward
 
 HANDOUTS = ["ngram"]  # lesson 02's counting model, released beside the notebook as ngram.py
 
