@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_FLAGS ?=
 PYTEST_ARGS ?=
+GRADING ?= grading
+SUBMITTED ?= submitted
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -20,12 +22,15 @@ install: $(STAMP)
 
 # what a student sees: the lessons, Validate; no authoring or grading panels, no news prompt
 lab: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/rnnkit/labconfig:$(CURDIR)/autograder" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/rnnkit/labconfig" \
 	  $(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG) $(LAB_FLAGS)
 
-# the instructor's view: the course root, with Formgrader and Create Assignment
+# the instructor's view: the course root, with Formgrader (on the gradebook that
+# `rnn-course grade submitted/ --out $(GRADING)` writes) and Create Assignment
 instructor: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/autograder" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" RNN_COURSE_GRADING="$(abspath $(GRADING))" \
+	  RNN_COURSE_SUBMITTED="$(abspath $(SUBMITTED))" \
+	  JUPYTER_CONFIG_PATH="$(CURDIR)/autograder/instructor:$(CURDIR)/autograder" \
 	  $(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_FLAGS)
 
 test: install
