@@ -62,7 +62,7 @@ def run(args) -> int:
             settings.db_url = args.db_url
             return grade_command(args.submissions, args.out, settings)
         if args.command == "export":
-            from .hub import export_command
+            from .export import export_command
 
             return export_command(args.grading, args.out, args.db_url)
         if args.command == "hub":
