@@ -28,6 +28,7 @@ lab: install
 # the instructor's view: the course root, with Formgrader (on the gradebook that
 # `rnn-course grade submitted/ --out $(GRADING)` writes) and Create Assignment
 instructor: install
+	@mkdir -p "$(GRADING)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" RNN_COURSE_GRADING="$(abspath $(GRADING))" \
 	  RNN_COURSE_SUBMITTED="$(abspath $(SUBMITTED))" \
 	  JUPYTER_CONFIG_PATH="$(CURDIR)/autograder/instructor:$(CURDIR)/autograder" \
