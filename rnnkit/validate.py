@@ -1,10 +1,11 @@
 """``rnn-course validate NOTEBOOK``: run a lesson notebook in a fresh kernel and report.
 
 Every test cell's result is printed on one line; the exit status is 0 only when every
-test cell passed. Exercises not answered yet are listed as such, and a test of an exercise
-that is not answered yet says so in the same words whatever the exercise holds (a function
-or a value). JupyterLab's Validate button shows the same lines (:mod:`rnnkit.lab`).
-The kernel talks to this process over IPC sockets, so nothing is printed on stderr.
+test cell passed. Exercises not answered yet are listed as such, and a failed test says what
+the grader's feedback says (:func:`failed_test_sentence`): the same words for every exercise
+not answered yet, whatever it holds (a function or a value). JupyterLab's Validate button
+shows the same lines (:mod:`rnnkit.lab`). The kernel talks to this process over IPC
+sockets, so nothing is printed on stderr.
 """
 
 from __future__ import annotations
@@ -33,7 +34,17 @@ def _load(path: Path):
 
 
 UNANSWERED = "this exercise is not answered yet."
-TEST_UNANSWERED = "the exercise it tests is not answered yet."
+
+
+def failed_test_sentence(ename: str, evalue: str) -> str:
+    """A failed test cell's sentence: the grader's (:func:`rnnkit.checks.failure_sentence`
+    for a test), so a test of an exercise not answered yet reads the same whether the
+    exercise holds a function or a value, in validate and in the feedback."""
+    from .checks import failure_sentence
+
+    if ename == "NotImplementedError":
+        evalue = ""  # the grader does not see which stub raised it either
+    return failure_sentence(ename, evalue, where="test")
 
 
 def _ipc_prefix() -> str:
@@ -75,8 +86,9 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
         client.execute()
     finally:
         _remove_ipc_files(km)
+    from .checks import failure_sentence
+
     rows = []
-    unanswered = False  # the last exercise before this cell is not answered yet
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
@@ -84,21 +96,16 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
             continue
         err = _error(cell)
         if meta.get("solution") and not meta.get("grade"):
-            unanswered = bool(err and err[0] == "NotImplementedError")
-            if unanswered:
+            if err and err[0] == "NotImplementedError":
                 rows.append((gid, "unanswered", UNANSWERED))
             elif err:
-                rows.append((gid, "error", f"{err[0]}: {err[1]}"))
+                rows.append((gid, "error", failure_sentence(*err)))
             continue
         if meta.get("grade"):
             if err is None:
                 rows.append((gid, "passed", ""))
-            elif err[0] == "CheckFailed":
-                rows.append((gid, "failed", err[1]))
-            elif err[0] == "NotImplementedError" or (err[0] == "NameError" and unanswered):
-                rows.append((gid, "failed", TEST_UNANSWERED))
             else:
-                rows.append((gid, "failed", f"{err[0]}: {err[1]}"))
+                rows.append((gid, "failed", failed_test_sentence(*err)))
     return rows
 
 
