@@ -1,5 +1,12 @@
 """``rnn-course export``: the grades out of the gradebook, with the points given by hand in
-Formgrader."""
+Formgrader.
+
+``rnn-course grade`` scores every test cell and writes ``grades.csv`` once; the free-text
+answers are then scored by hand in Formgrader (``make instructor``), which writes the
+points into the same gradebook. ``rnn-course export --grading grading/`` writes
+``grading/grades.csv`` again, nbgrader's CSV export, whose ``score`` counts a manual score in
+place of the automatic one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import csv
 import os
 from pathlib import Path
 
-from .course import CourseError
+from .course import CourseError, tools_on_path
 
 
 def gradebook_url(grading: Path, db_url: str | None = None) -> str:
@@ -19,8 +26,6 @@ def gradebook_url(grading: Path, db_url: str | None = None) -> str:
 def export_command(grading: str, out: str | None = None, db_url: str | None = None) -> int:
     """Write nbgrader's CSV export of the gradebook: each row's score counts the points
     given by hand in Formgrader (a manual score replaces the automatic one)."""
-    from nbgrader.api import Gradebook
-
     from .grade import export_csv
 
     folder = Path(grading)
@@ -28,6 +33,9 @@ def export_command(grading: str, out: str | None = None, db_url: str | None = No
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
         raise CourseError(f"{folder}: no gradebook.db here; grade first: "
                           f"rnn-course grade submitted/ --out {grading}")
+    tools_on_path()  # nbgrader's Gradebook runs alembic by name
+    from nbgrader.api import Gradebook
+
     path = Path(out) if out else folder / "grades.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     export_csv(url, path)
@@ -36,6 +44,6 @@ def export_command(grading: str, out: str | None = None, db_url: str | None = No
                       for g in n.grades if g.manual_score is not None)
     with open(path, newline="", encoding="utf-8") as f:
         rows = sum(1 for _ in csv.DictReader(f))
-    print(f"wrote {path}: {rows} rows (student and lesson), {by_hand} answers graded by hand "
-          "in Formgrader counted")
+    print(f"wrote {path}: {rows} rows (one per student and lesson); "
+          f"scores given by hand in Formgrader: {by_hand}")
     return 0

@@ -85,17 +85,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_make(target: str, tmp_path):
-    """Start ``make <target>`` on a free port with a token; (process, base url, token)."""
+def _start_make(target: str, tmp_path, env: dict | None = None, flags: str = "", log=None):
+    """Start ``make <target>`` on a free port with a token; (process, base url, token).
+    ``env``: more environment variables; ``flags``: more of JupyterLab's options;
+    ``log``: an open file for the server's output (default: discarded)."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     port, token = _free_port(), secrets.token_hex(16)
-    env = _env()
-    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
-               LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
-                         f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
-    proc = subprocess.Popen(["make", target], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    make_env = _env()
+    make_env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+                    JUPYTER_DATA_DIR=str(tmp_path / "data"),
+                    LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
+                              f"--IdentityProvider.token={token} --ServerApp.port_retries=0 "
+                              + flags)
+    make_env.update(env or {})
+    out = log or subprocess.DEVNULL
+    proc = subprocess.Popen(["make", target], cwd=ROOT, env=make_env, stdout=out,
+                            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                            start_new_session=True)
     return proc, f"http://127.0.0.1:{port}", token
 
 
