@@ -7,6 +7,7 @@ LAB_FLAGS ?=
 PYTEST_ARGS ?=
 GRADING ?= grading
 SUBMITTED ?= submitted
+EXCHANGE ?= $(or $(RNN_COURSE_EXCHANGE),$(GRADING)/exchange)
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -26,11 +27,13 @@ lab: install
 	  $(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG) $(LAB_FLAGS)
 
 # the instructor's view: the course root, with Formgrader (on the gradebook that
-# `rnn-course grade submitted/ --out $(GRADING)` writes) and Create Assignment
+# `rnn-course grade submitted/ --out $(GRADING)` writes) and Create Assignment; nbgrader's
+# exchange (release and collect in Formgrader) is a folder in $(GRADING) unless
+# RNN_COURSE_EXCHANGE names one
 instructor: install
-	@mkdir -p "$(GRADING)"
+	@mkdir -p "$(GRADING)" "$(EXCHANGE)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" RNN_COURSE_GRADING="$(abspath $(GRADING))" \
-	  RNN_COURSE_SUBMITTED="$(abspath $(SUBMITTED))" \
+	  RNN_COURSE_SUBMITTED="$(abspath $(SUBMITTED))" RNN_COURSE_EXCHANGE="$(abspath $(EXCHANGE))" \
 	  JUPYTER_CONFIG_PATH="$(CURDIR)/autograder/instructor:$(CURDIR)/autograder" \
 	  $(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_FLAGS)
 

@@ -85,6 +85,8 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
     try:
         client.execute()
     finally:
+        if km.has_kernel:  # nbclient leaves a kernel it was given running
+            km.shutdown_kernel()
         _remove_ipc_files(km)
     from .checks import failure_sentence
 

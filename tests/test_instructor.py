@@ -190,6 +190,8 @@ def test_formgrader_lists_the_lessons_and_a_score_given_there_reaches_the_grades
             frame.locator("td.name", has_text=lesson).first.wait_for(timeout=60_000)
         row = frame.locator("tr", has=frame.locator("td.name", has_text=LESSON)).first
         assert row.locator("td.num-submissions").inner_text().strip() == "1"
+        assert frame.locator(".alert-warning").count() == 0, \
+            frame.locator(".alert-warning").first.inner_text()  # e.g. no exchange
         _shot(page, "instructor-formgrader.png")
 
         [nb] = _api(base, token, f"/formgrader/api/submitted_notebooks/{LESSON}/{LESSON}")
@@ -216,7 +218,7 @@ def test_formgrader_lists_the_lessons_and_a_score_given_there_reaches_the_grades
     finally:
         page.close()
 
-    out = _rnn_course("export", "--grading", "grading", cwd=tmp, timeout=120)
+    out = _rnn_course("export", "--grading", "grading/", cwd=tmp, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip().endswith("scores given by hand in Formgrader: 1"), out.stdout
     [row] = list(csv.DictReader((tmp / "grading" / "grades.csv").open()))
