@@ -118,7 +118,7 @@ def graded_class(tmp_path_factory):
     sub = tmp / "submitted" / "ann" / LESSON
     sub.mkdir(parents=True)
     nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
-    graded = _rnn_course("grade", "submitted", "--out", "grading", cwd=tmp)
+    graded = _rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)  # README
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return tmp
 
@@ -218,7 +218,7 @@ def test_formgrader_lists_the_lessons_and_a_score_given_there_reaches_the_grades
     finally:
         page.close()
 
-    out = _rnn_course("export", "--grading", "grading/", cwd=tmp, timeout=300)
+    out = _rnn_course("export", "--grading", "grading/", cwd=tmp, timeout=300)  # README
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip().endswith("scores given by hand in Formgrader: 1"), out.stdout
     [row] = list(csv.DictReader((tmp / "grading" / "grades.csv").open()))

@@ -33,6 +33,7 @@ def test_readme_commands_are_the_ones_tested_here():
         "rnn-course release",
         "rnn-course grade submitted/ --out grading/",
         "rnn-course grade submissions.zip --out grading/ --workers 2",
+        "rnn-course export --grading grading/",  # run in tests/test_instructor.py
     }
     assert set(readme_commands()) == known, "README commands changed: update this test"
     ci = (ROOT / ".ci" / "run").read_text()
@@ -158,7 +159,8 @@ def test_make_lab_opens_the_lessons_with_what_students_use(tmp_path):
 
 
 def test_make_instructor_opens_formgrader_on_the_course(tmp_path):
-    proc, base, token = _start_make("instructor", tmp_path)
+    proc, base, token = _start_make("instructor", tmp_path,
+                                    env={"GRADING": str(tmp_path / "grading")})
     try:
         listing = json.loads(_get(f"{base}/api/contents", token, proc, wait=90))
         names = {item["name"] for item in listing["content"]}
