@@ -169,7 +169,9 @@ def test_make_instructor_opens_formgrader_on_the_course(tmp_path):
         disabled = _page_config(page).get("disabledExtensions", [])
         assert "@jupyter/nbgrader:formgrader" not in disabled
         # Formgrader's own API answers (it fails with HTTP 500 when alembic is not on PATH)
-        assignments = json.loads(_get(f"{base}/formgrader/api/assignments", token, proc))
+        # (the first answer creates the gradebook: allow for a slow machine)
+        assignments = json.loads(_get(f"{base}/formgrader/api/assignments", token, proc,
+                                      wait=120))
         listed = {a["name"] for a in assignments}
         lessons = {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}
         assert lessons <= listed, f"Formgrader lists {sorted(listed)}"
