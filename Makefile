@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_FLAGS ?=
 PYTEST_ARGS ?=
+GRADING ?= grading
+SUBMITTED ?= submitted
+EXCHANGE ?= $(or $(RNN_COURSE_EXCHANGE),$(GRADING)/exchange)
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -20,12 +23,18 @@ install: $(STAMP)
 
 # what a student sees: the lessons, Validate; no authoring or grading panels, no news prompt
 lab: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/rnnkit/labconfig:$(CURDIR)/autograder" \
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/rnnkit/labconfig" \
 	  $(BIN)/jupyter lab --notebook-dir=lessons $(ROOT_FLAG) $(LAB_FLAGS)
 
-# the instructor's view: the course root, with Formgrader and Create Assignment
+# the instructor's view: the course root, with Formgrader (on the gradebook that
+# `rnn-course grade submitted/ --out $(GRADING)` writes) and Create Assignment; nbgrader's
+# exchange (release and collect in Formgrader) is a folder in $(GRADING) unless
+# RNN_COURSE_EXCHANGE names one
 instructor: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/autograder" \
+	@mkdir -p "$(GRADING)" "$(EXCHANGE)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" RNN_COURSE_GRADING="$(abspath $(GRADING))" \
+	  RNN_COURSE_SUBMITTED="$(abspath $(SUBMITTED))" RNN_COURSE_EXCHANGE="$(abspath $(EXCHANGE))" \
+	  JUPYTER_CONFIG_PATH="$(CURDIR)/autograder/instructor:$(CURDIR)/autograder" \
 	  $(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_FLAGS)
 
 test: install

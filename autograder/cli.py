@@ -1,10 +1,26 @@
-"""The instructor's subcommands of ``rnn-course`` (release, render, bundle, grade)."""
+"""The instructor's subcommands of ``rnn-course`` (release, render, bundle, grade, export,
+hub)."""
 
 from __future__ import annotations
 
 import sys
 
 from .course import CourseError
+
+
+def add_class_commands(sub) -> None:
+    """``export`` and ``hub``: the commands of a class (the parser is in rnnkit.cli)."""
+    e = sub.add_parser("export", help="write grades.csv from the gradebook, with the points "
+                                      "given by hand in Formgrader (instructor)")
+    e.add_argument("--grading", default="grading",
+                   help="the --out folder of `rnn-course grade` (default: grading)")
+    e.add_argument("--out", default=None, help="CSV file to write (default: GRADING/grades.csv)")
+    e.add_argument("--db-url", default=None,
+                   help="SQLAlchemy URL of the gradebook (default: sqlite in GRADING; "
+                        "or RNN_COURSE_DB_URL)")
+    from .hub import add_hub_commands
+
+    add_hub_commands(sub)
 
 
 def run(args) -> int:
@@ -45,6 +61,14 @@ def run(args) -> int:
             settings.scheduler = args.scheduler
             settings.db_url = args.db_url
             return grade_command(args.submissions, args.out, settings)
+        if args.command == "export":
+            from .export import export_command
+
+            return export_command(args.grading, args.out, args.db_url)
+        if args.command == "hub":
+            from .hub import hub_command
+
+            return hub_command(args)
     except CourseError as e:
         print(f"rnn-course {args.command}: {e}", file=sys.stderr)
         return 2

@@ -1,9 +1,16 @@
 """nbgrader configuration of the RNN course.
 
 Source notebooks (solutions and hidden tests) are in ``solutions/``; the student release is
-``lessons/``. The gradebook is SQLite unless ``RNN_COURSE_DB_URL`` holds an SQLAlchemy URL
-(``postgresql://user@host/db``). ``rnn-course`` loads this file; ``make lab`` puts this folder
-on JUPYTER_CONFIG_PATH so the nbgrader extension in JupyterLab uses it too.
+``lessons/``. A class's files: nbgrader collects submissions into ``submitted/``;
+``rnn-course grade submitted/ --out grading/`` writes the gradebook ``grading/gradebook.db``,
+the autograded notebooks (``grading/nbgrader/autograded/``) and the feedback
+(``grading/feedback/``), which is where Formgrader and nbgrader's ``release_feedback`` look
+(``RNN_COURSE_GRADING`` names another grading folder, ``RNN_COURSE_SUBMITTED`` another
+submitted folder). The gradebook is SQLite unless ``RNN_COURSE_DB_URL`` holds an SQLAlchemy
+URL (``postgresql://user@host/db``). The exchange is nbgrader's default unless
+``RNN_COURSE_EXCHANGE`` names one (``rnn-course hub`` sets it). ``rnn-course`` loads this
+file; ``make instructor`` and the hub put this folder on JUPYTER_CONFIG_PATH so that
+nbgrader's lab extension and Formgrader use it too.
 """
 
 import os
@@ -17,9 +24,15 @@ c.CourseDirectory.course_id = "rnn-course"
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
-c.CourseDirectory.db_url = os.environ.get(
-    "RNN_COURSE_DB_URL", f"sqlite:///{ROOT / 'autograder' / 'gradebook.db'}"
-)
+GRADING = Path(os.environ.get("RNN_COURSE_GRADING") or ROOT / "grading").resolve()
+c.CourseDirectory.submitted_directory = str(
+    Path(os.environ.get("RNN_COURSE_SUBMITTED") or ROOT / "submitted").resolve())
+c.CourseDirectory.autograded_directory = str(GRADING / "nbgrader" / "autograded")
+c.CourseDirectory.feedback_directory = str(GRADING / "feedback")
+c.CourseDirectory.db_url = os.environ.get("RNN_COURSE_DB_URL") or \
+    f"sqlite:///{GRADING / 'gradebook.db'}"
+if os.environ.get("RNN_COURSE_EXCHANGE"):
+    c.Exchange.root = os.environ["RNN_COURSE_EXCHANGE"]
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.db", ".DS_Store",
 ]

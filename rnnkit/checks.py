@@ -105,9 +105,8 @@ def failure_sentence(ename: str, evalue: str = "", name: str | None = None,
     if ename == "NameError":
         m = _UNDEFINED.search(evalue)
         what = f"`{m.group('name')}`" if m else "a name this cell uses"
-        if where == "test":
-            return (f"{what} is not defined when this test runs: the exercise that defines it "
-                    "is not answered yet, or does not use that name.")
+        if where == "test":  # the same words as for an exercise that raises NotImplementedError
+            return f"an exercise this test relies on is not answered yet ({what} is not defined)."
         return (f"{what} is not defined yet: answer the exercise that defines it, or run the "
                 "cell that does (Run All runs every cell in order).")
     return f"{ename}: {evalue}" if evalue else ename

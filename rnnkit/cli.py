@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
                         "or RNN_COURSE_DB_URL)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again notebooks already graded in the output folder")
+    try:  # the class commands (export, hub) are the instructor's: only where autograder is
+        from autograder.cli import add_class_commands
+    except ImportError:
+        pass
+    else:
+        add_class_commands(sub)
     return p
 
 

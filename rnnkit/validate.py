@@ -1,7 +1,11 @@
 """``rnn-course validate NOTEBOOK``: run a lesson notebook in a fresh kernel and report.
 
 Every test cell's result is printed on one line; the exit status is 0 only when every
-test cell passed. Exercises not answered yet are listed as such.
+test cell passed. Exercises not answered yet are listed as such, and a failed test says what
+the grader's feedback says (:func:`failed_test_sentence`): the same words for every exercise
+not answered yet, whatever it holds (a function or a value). JupyterLab's Validate button
+shows the same lines (:mod:`rnnkit.lab`). The kernel talks to this process over IPC
+sockets, so nothing is printed on stderr.
 """
 
 from __future__ import annotations
@@ -29,6 +33,35 @@ def _load(path: Path):
         raise ValueError(f"{path}: not a valid notebook ({e}).") from None
 
 
+UNANSWERED = "this exercise is not answered yet."
+
+
+def failed_test_sentence(ename: str, evalue: str) -> str:
+    """A failed test cell's sentence: the grader's (:func:`rnnkit.checks.failure_sentence`
+    for a test), so a test of an exercise not answered yet reads the same whether the
+    exercise holds a function or a value, in validate and in the feedback."""
+    from .checks import failure_sentence
+
+    if ename == "NotImplementedError":
+        evalue = ""  # the grader does not see which stub raised it either
+    return failure_sentence(ename, evalue, where="test")
+
+
+def _ipc_prefix() -> str:
+    """A private folder for the kernel's IPC sockets (they are named ``<prefix>-<port>``)."""
+    import tempfile
+
+    return str(Path(tempfile.mkdtemp(prefix="rnn-validate-")) / "kernel")
+
+
+def _remove_ipc_files(km) -> None:
+    import shutil
+
+    folder = Path(km.ip).parent
+    if folder.name.startswith("rnn-validate-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _error(cell) -> tuple[str, str] | None:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
@@ -38,15 +71,25 @@ def _error(cell) -> tuple[str, str] | None:
 
 def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, str]]:
     """Execute ``path`` (not saved) and return ``(cell id, status, message)`` per graded cell."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = _load(path)
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       ip=_ipc_prefix())  # IPC: no "running over TCP" warning
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+        nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
     client.store_widget_state = False
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if km.has_kernel:  # nbclient leaves a kernel it was given running
+            km.shutdown_kernel()
+        _remove_ipc_files(km)
+    from .checks import failure_sentence
+
     rows = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -56,20 +99,31 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
         err = _error(cell)
         if meta.get("solution") and not meta.get("grade"):
             if err and err[0] == "NotImplementedError":
-                rows.append((gid, "unanswered", "this exercise is not answered yet."))
+                rows.append((gid, "unanswered", UNANSWERED))
             elif err:
-                rows.append((gid, "error", f"{err[0]}: {err[1]}"))
+                rows.append((gid, "error", failure_sentence(*err)))
             continue
         if meta.get("grade"):
             if err is None:
                 rows.append((gid, "passed", ""))
-            elif err[0] == "CheckFailed":
-                rows.append((gid, "failed", err[1]))
-            elif err[0] == "NotImplementedError":
-                rows.append((gid, "failed", "the exercise it tests is not answered yet."))
             else:
-                rows.append((gid, "failed", f"{err[0]}: {err[1]}"))
+                rows.append((gid, "failed", failed_test_sentence(*err)))
     return rows
+
+
+MARKS = {"passed": "✔", "failed": "✘", "unanswered": "…", "error": "✘"}
+
+
+def report(rows: list[tuple[str, str, str]]) -> tuple[list[str], int]:
+    """The lines ``rnn-course validate`` prints for ``rows`` (one per cell, then a count) and
+    its exit status: 0 only when there are tests and every one passed."""
+    lines = [f"{MARKS[status]} {gid}: {status}" + (f" — {message}" if message else "")
+             for gid, status, message in rows]
+    tests = [r for r in rows if r[0].startswith("t") or r[1] in ("passed", "failed")]
+    failed = [r for r in rows if r[1] != "passed"]
+    passed_n = sum(r[1] == "passed" for r in rows)
+    lines.append(f"{passed_n} passed, {len(failed)} failed" if tests else "no test cells found")
+    return lines, (1 if failed or not tests else 0)
 
 
 def validate_command(notebook: str, timeout: int = 120) -> int:
@@ -79,11 +133,6 @@ def validate_command(notebook: str, timeout: int = 120) -> int:
     except ValueError as e:
         print(f"rnn-course validate: {e}", file=sys.stderr)
         return 2
-    marks = {"passed": "✔", "failed": "✘", "unanswered": "…", "error": "✘"}
-    for gid, status, message in rows:
-        print(f"{marks[status]} {gid}: {status}" + (f" — {message}" if message else ""))
-    tests = [r for r in rows if r[0].startswith("t") or r[1] in ("passed", "failed")]
-    failed = [r for r in rows if r[1] != "passed"]
-    passed_n = sum(r[1] == "passed" for r in rows)
-    print(f"{passed_n} passed, {len(failed)} failed" if tests else "no test cells found")
-    return 1 if failed or not tests else 0
+    lines, status = report(rows)
+    print("\n".join(lines))
+    return status

@@ -33,6 +33,7 @@ def test_readme_commands_are_the_ones_tested_here():
         "rnn-course release",
         "rnn-course grade submitted/ --out grading/",
         "rnn-course grade submissions.zip --out grading/ --workers 2",
+        "rnn-course export --grading grading/",  # run in tests/test_instructor.py
     }
     assert set(readme_commands()) == known, "README commands changed: update this test"
     ci = (ROOT / ".ci" / "run").read_text()
@@ -85,17 +86,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_make(target: str, tmp_path):
-    """Start ``make <target>`` on a free port with a token; (process, base url, token)."""
+def _start_make(target: str, tmp_path, env: dict | None = None, flags: str = "", log=None):
+    """Start ``make <target>`` on a free port with a token; (process, base url, token).
+    ``env``: more environment variables; ``flags``: more of JupyterLab's options;
+    ``log``: an open file for the server's output (default: discarded)."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     port, token = _free_port(), secrets.token_hex(16)
-    env = _env()
-    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
-               LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
-                         f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
-    proc = subprocess.Popen(["make", target], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    make_env = _env()
+    make_env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+                    JUPYTER_DATA_DIR=str(tmp_path / "data"),
+                    LAB_FLAGS=f"--no-browser --ip=127.0.0.1 --port={port} "
+                              f"--IdentityProvider.token={token} --ServerApp.port_retries=0 "
+                              + flags)
+    make_env.update(env or {})
+    out = log or subprocess.DEVNULL
+    proc = subprocess.Popen(["make", target], cwd=ROOT, env=make_env, stdout=out,
+                            stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                            start_new_session=True)
     return proc, f"http://127.0.0.1:{port}", token
 
 
@@ -151,7 +159,8 @@ def test_make_lab_opens_the_lessons_with_what_students_use(tmp_path):
 
 
 def test_make_instructor_opens_formgrader_on_the_course(tmp_path):
-    proc, base, token = _start_make("instructor", tmp_path)
+    proc, base, token = _start_make("instructor", tmp_path,
+                                    env={"GRADING": str(tmp_path / "grading")})
     try:
         listing = json.loads(_get(f"{base}/api/contents", token, proc, wait=90))
         names = {item["name"] for item in listing["content"]}
@@ -160,7 +169,9 @@ def test_make_instructor_opens_formgrader_on_the_course(tmp_path):
         disabled = _page_config(page).get("disabledExtensions", [])
         assert "@jupyter/nbgrader:formgrader" not in disabled
         # Formgrader's own API answers (it fails with HTTP 500 when alembic is not on PATH)
-        assignments = json.loads(_get(f"{base}/formgrader/api/assignments", token, proc))
+        # (the first answer creates the gradebook: allow for a slow machine)
+        assignments = json.loads(_get(f"{base}/formgrader/api/assignments", token, proc,
+                                      wait=120))
         listed = {a["name"] for a in assignments}
         lessons = {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}
         assert lessons <= listed, f"Formgrader lists {sorted(listed)}"
