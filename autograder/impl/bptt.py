@@ -50,7 +50,7 @@ TANH_MISTAKES = ("tanh_prime_no_square", "tanh_prime_prev", "tanh_twice", "no_ta
                  "sigmoid_prime")
 STEP_MISTAKES = TANH_MISTAKES + ("dh_prev_no_T", "dWhh_next", "dWhh_transposed",
                                  "dWxh_transposed", "dbh_zero", "dbh_mean", "dbh_first_row")
-LOOP_MISTAKES = ("no_dh_next", "not_summed", "forward_order")
+LOOP_MISTAKES = ("no_dh_next", "not_summed", "forward_order", "dh0_zero")
 TRUNCATION_MISTAKES = ("windows_from_end", "cut_off_by_one", "not_truncated")
 CLIP_MISTAKES = ("by_value", "per_tensor", "always_rescale", "no_sqrt", "max_param_norm")
 NUMERIC_MISTAKES = ("no_half", "not_restored", "one_sided")
@@ -173,6 +173,8 @@ def bptt(dH: np.ndarray, cache: Sequence[tuple], k: int | None = None,
         else:
             dWxh, dWhh, dbh = dWxh + dWxh_t, dWhh + dWhh_t, dbh + dbh_t
         dh_next = np.zeros_like(dh_prev) if cut(t) else dh_prev
+    if mistake == "dh0_zero":
+        dh_next = np.zeros_like(dh_next)
     return dX, dh_next, dWxh, dWhh, dbh
 
 
