@@ -1,4 +1,6 @@
-"""The counting n-gram model: counts, add-k probabilities, perplexity, sampling, figures."""
+"""The counting n-gram model (autograder.impl.ngram: lesson 02's answers and the model later
+lessons get) and rnnkit.ngram's tools: counts, add-k probabilities, perplexity, sampling,
+figures."""
 
 import math
 import time
@@ -6,16 +8,14 @@ import time
 import numpy as np
 import pytest
 
+from autograder.impl import ngram as impl
+from autograder.impl.ngram import NGramModel, best_ngram, pad_start, perplexity_table
 from rnnkit.corpus import make_corpus
 from rnnkit.ngram import (
     BOS,
-    NGramModel,
-    best_ngram,
     distinct_ngrams,
     ngram_dashboard,
-    pad_start,
     perplexity_figure,
-    perplexity_table,
     sparsity_figure,
     unseen_fraction,
 )
@@ -150,10 +150,84 @@ def test_figures_have_titles_and_labelled_axes():
 
 def test_dashboard_slider_updates_the_one_figure_and_the_sample():
     train, valid, _ = make_corpus(3000, 600, seed=1)
-    box = ngram_dashboard(list(train), list(valid), ns=range(1, 4), sample_length=30)
+    ns = [1, 2, 3]
+    models = [NGramModel(n, 0.01).fit(list(train), vocab=set(train) | set(valid)) for n in ns]
+    samples = {n: "".join(m.sample(30, np.random.default_rng(0))) for n, m in zip(ns, models)}
+    box = ngram_dashboard(ns, [m.perplexity(list(train)) for m in models],
+                          [m.perplexity(list(valid)) for m in models], samples)
     fig = box.figure
     before = box.text.value
     box.slider.value = 3
     assert box.figure is fig
     assert list(fig.data[-1].x) == [3, 3]
     assert "n = 3" in box.text.value and box.text.value != before
+    with pytest.raises(ValueError, match="no sample"):
+        ngram_dashboard(ns, [1.0] * 3, [1.0] * 3, {1: "a"})
+
+
+# ---------------------------------------------------------------- the exercises' answers
+
+
+def _random_case(seed: int):
+    rng = np.random.default_rng(seed)
+    vocab = list("abcdef")[: int(rng.integers(2, 7))]
+    n = int(rng.integers(1, 5))
+    train = rng.choice(vocab, size=int(rng.integers(5, 60))).tolist()
+    test = rng.choice(vocab, size=int(rng.integers(1, 20))).tolist()
+    return vocab, n, train, test, float(rng.choice([0.05, 0.5, 2.0]))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_exercise_functions_agree_with_the_model(seed):
+    vocab, n, train, test, k = _random_case(seed)
+    model = NGramModel(n, k).fit(train, vocab=vocab)
+    c = impl.ngram_counts(pad_start(train, n), n)
+    cc = impl.context_counts(c)
+    assert cc == model.ctx_totals
+    assert sum(c.values()) == len(train)
+    ctx = tuple(pad_start(test, n)[-n:-1]) if n > 1 else ()
+    for w in vocab:
+        assert impl.smoothed_prob(w, ctx, c, cc, len(vocab), k) == pytest.approx(
+            model.prob(w, ctx))
+    assert impl.next_token_probs(ctx, c, cc, vocab, k) == pytest.approx(model.next_probs(ctx))
+    lp = impl.sequence_logprob(test, n, c, cc, len(vocab), k)
+    assert lp == pytest.approx(model.logprob(test))
+    assert impl.perplexity([lp, lp], [len(test), len(test)]) == pytest.approx(
+        model.perplexity([test, test]))
+    assert impl.sample_tokens(n, c, cc, vocab, k, 15, np.random.default_rng(seed)) == \
+        model.sample(15, np.random.default_rng(seed))
+
+
+def test_counts_of_a_text_shorter_than_n_are_empty_and_unigram_keys_are_tuples():
+    assert impl.ngram_counts(["a"], 2) == {}
+    assert impl.ngram_counts(list("aab"), 1) == {("a",): 2, ("b",): 1}
+    assert impl.context_counts({("a",): 2, ("b",): 3}) == {(): 5}
+
+
+def test_add_k_sums_to_one_and_an_unseen_context_is_uniform():
+    c = impl.ngram_counts(pad_start(list("abacab"), 2), 2)
+    cc = impl.context_counts(c)
+    assert sum(impl.smoothed_prob(w, ["a"], c, cc, 3, 0.5) for w in "abc") == pytest.approx(1)
+    assert impl.smoothed_prob("b", ("z",), c, cc, 3, 0.5) == pytest.approx(1 / 3)
+    with pytest.raises(ZeroDivisionError):
+        impl.smoothed_prob("b", ("z",), c, cc, 3, 0.0)
+
+
+def test_uniform_perplexity_is_v_and_every_mistake_differs_from_the_answer():
+    assert impl.perplexity([3 * math.log(1 / 5), 7 * math.log(1 / 5)], [3, 7]) == \
+        pytest.approx(5.0)
+    lp, L = [-2.0, -9.0], [2, 6]
+    right = impl.perplexity(lp, L)
+    for m in ("mean_of_ppl", "mean_of_nll", "cross_entropy", "pow2", "bits", "inverse",
+              "per_sequence"):
+        assert not math.isclose(impl.perplexity(lp, L, mistake=m), right, rel_tol=1e-6), m
+    c = impl.ngram_counts(pad_start(list("abacab"), 2), 2)
+    cc = impl.context_counts(c)
+    right = impl.sequence_logprob(list("ab"), 2, c, cc, 3, 0.5)
+    for m in ("no_padding", "context_n", "log2", "sign", "prob"):
+        assert not math.isclose(impl.sequence_logprob(list("ab"), 2, c, cc, 3, 0.5, mistake=m),
+                                right), m
+    right = impl.smoothed_prob("b", "a", c, cc, 3, 0.5)
+    for m in ("k_only", "no_kV", "V_only", "kn", "unsmoothed"):
+        assert not math.isclose(impl.smoothed_prob("b", "a", c, cc, 3, 0.5, mistake=m),
+                                right), m
