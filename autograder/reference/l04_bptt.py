@@ -181,8 +181,6 @@ def flatten(grads: dict) -> np.ndarray:
     return np.concatenate([np.ravel(grads[k]) for k in sorted(grads)])
 
 
-HANDOUTS = ["ngram"]  # lesson 02's counting model, released beside the notebook as ngram.py
-
 # ---------------------------------------------------------------------------- random cases
 
 
