@@ -32,8 +32,9 @@ CE_LOSS_SENTENCES = {
                     "N*T predictions (every time step of every row)."),
     "mean_over_T": ("the loss is divided by the number of time steps T only; it is the mean "
                     "over all N*T predictions."),
-    "sum": ("the loss is the sum over all predictions; the course's loss is their mean (nats "
-            "per token), so that exp(loss) is the perplexity."),
+    "sum": ("the loss is the sum over all predictions (as in the lecture's L = -sum_t y_t log "
+            "y_hat_t); the course's loss is their mean (nats per token), so that it does not "
+            "grow with N and T and exp(loss) is the perplexity."),
     "bits": "the loss is in bits (log base 2); the course measures it in nats (natural log).",
     "mean_over_vocab": ("the loss averages -log p over every vocabulary entry; only the "
                         "target id's -log p counts."),
@@ -47,8 +48,8 @@ CE_GRAD_SENTENCES = {
              "negative at the target."),
 }
 STEP_SENTENCES = {
-    "tanh_prime_no_square": ("tanh' is written as 1 - tanh(a) (or 1 - h): the square is "
-                             "missing — the derivative of tanh is 1 - tanh(a)**2."),
+    "tanh_prime_no_square": ("tanh' is written as 1 - np.tanh(a) (or 1 - h): the square is "
+                             "missing, that is not the derivative of tanh."),
     "tanh_prime_prev": ("tanh' is taken at the wrong step: with h_prev, the state this step "
                         "started from; the derivative belongs to the state this step produced, "
                         "h_next (cache[4])."),
@@ -56,8 +57,8 @@ STEP_SENTENCES = {
                    "further tanh of it."),
     "no_tanh_prime": ("the tanh derivative is missing: on its way from h to a the gradient is "
                       "scaled by tanh'(a)."),
-    "sigmoid_prime": ("this is the sigmoid's derivative h(1 - h); the derivative of tanh is "
-                      "1 - h**2."),
+    "sigmoid_prime": ("tanh' is written as h(1 - h): that is the derivative of the sigmoid, "
+                      "not of tanh."),
     "dh_prev_no_T": ("dh_prev uses Whh untransposed: going back through h_prev @ Whh, the "
                      "gradient meets the transpose of the weights."),
     "dWhh_next": ("dWhh uses h_next; the recurrent weights multiply the previous state, so "
@@ -484,7 +485,7 @@ def _planted() -> list[Planted]:
                (do_line, "dO = np.exp(logp) - onehot")),
         _plant(ce, "t04_ce_grad", "sign is flipped", "sign",
                (do_line, "dO = (onehot - np.exp(logp)) / n")),
-        _plant(st, "t04_step_backward_dx", "1 - tanh(a)", "tanh_prime_no_square",
+        _plant(st, "t04_step_backward_dx", "1 - np.tanh(a)", "tanh_prime_no_square",
                (da_line, "da = dh_next * (1.0 - h_next)")),
         _plant(st, "t04_step_backward_dx", "wrong step", "tanh_prime_prev",
                (da_line, "da = dh_next * (1.0 - h_prev**2)")),
@@ -492,7 +493,7 @@ def _planted() -> list[Planted]:
                (da_line, "da = dh_next * (1.0 - np.tanh(h_next)**2)")),
         _plant(st, "t04_step_backward_dx", "tanh derivative is missing", "no_tanh_prime",
                (da_line, "da = dh_next")),
-        _plant(st, "t04_step_backward_dx", "sigmoid's derivative", "sigmoid_prime",
+        _plant(st, "t04_step_backward_dx", "derivative of the sigmoid", "sigmoid_prime",
                (da_line, "da = dh_next * h_next * (1.0 - h_next)")),
         _plant(st, "t04_step_backward_dx", "untransposed", "dh_prev_no_T",
                ("dh_prev = da @ Whh.T", "dh_prev = da @ Whh")),
@@ -517,11 +518,11 @@ def _planted() -> list[Planted]:
         _plant(bw, "t04_rnn_backward_dW", "one step's contribution", "not_summed",
                ("dWxh += dWxh_t", "dWxh = dWxh_t"), ("dWhh += dWhh_t", "dWhh = dWhh_t"),
                ("dbh += dbh_t", "dbh = dbh_t")),
-        _plant(bw, "t04_rnn_backward_dX", "fix exercise 2", "wrong_step",
-               ("def rnn_backward(", "def rnn_step_backward(dh_next, cache):\n"
-                "    x, h_prev, Wxh, Whh, h_next = cache\n    da = dh_next\n"
-                "    return da @ Wxh.T, da @ Whh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)\n\n"
-                "\ndef rnn_backward(")),
+        # a wrong step (exercise 2) is named by exercise 3's test as exercise 2's fault
+        _plant(st, "t04_rnn_backward_dX", "fix exercise 2", "wrong_step",
+               (da_line, "da = dh_next")),
+        _plant(st, "t04_truncated", "fix exercise 2", "wrong_step_truncated",
+               (da_line, "da = dh_next * (1.0 - h_next)")),
         _plant(ng, "t04_numeric_grad", "2 * eps apart", "no_half",
                ("(2 * eps)", "eps")),
         _plant(ng, "t04_numeric_grad", "not restored", "not_restored",
