@@ -338,7 +338,8 @@ def _t04_numeric():
 def _t04_gradcheck():
     x, eps = _NUMERIC
     return ({"_nx": x, "_neps": eps, "_nexpected": impl.numeric_grad(np.linalg.norm, x, eps)}
-            | _SEQ | {"_expected": tuple(impl.rnn_backward(_SEQ["_dH"], _seq_cache()))})
+            | _SEQ | {"_expected": tuple(impl.rnn_backward(_SEQ["_dH"], _seq_cache()))}
+            | _step_earlier())
 
 
 @cases("t04_truncated")
@@ -523,6 +524,10 @@ def _planted() -> list[Planted]:
                (da_line, "da = dh_next")),
         _plant(st, "t04_truncated", "fix exercise 2", "wrong_step_truncated",
                (da_line, "da = dh_next * (1.0 - h_next)")),
+        _plant(st, "t04_gradcheck", "fix exercise 2", "wrong_step_gradcheck",
+               (da_line, "da = dh_next * h_next * (1.0 - h_next)")),
+        _plant(bw, "t04_gradcheck", "fix exercise 3", "wrong_backward_gradcheck",
+               (step_call, "rnn_step_backward(dH[:, t], cache[t])")),
         _plant(ng, "t04_numeric_grad", "2 * eps apart", "no_half",
                ("(2 * eps)", "eps")),
         _plant(ng, "t04_numeric_grad", "not restored", "not_restored",
