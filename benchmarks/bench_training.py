@@ -1,6 +1,6 @@
 """Character language model training speed, in tokens per second.
 
-1. rnnkit's numpy reference (``rnnkit.bptt.NumpyTrainer``: forward, BPTT, clipping by global
+1. the numpy reference (``autograder.impl.bptt.NumpyTrainer``: forward, BPTT, clipping by global
    norm, SGD) against ``torch.nn.RNN`` + ``nn.Linear`` on CPU doing the same (one-hot inputs,
    cross-entropy, ``loss.backward()``, ``clip_grad_norm_``, SGD), on the same text and
    settings: character vocabulary (~28), hidden 256, batch 32, 35 steps, float32, the state
@@ -81,7 +81,7 @@ def batches(ids: np.ndarray, n: int):
 
 
 def numpy_run(data, V: int, warmup: int) -> float:
-    from rnnkit.bptt import NumpyTrainer
+    from autograder.impl.bptt import NumpyTrainer
 
     trainer = NumpyTrainer(V, HIDDEN, np.random.default_rng(0), lr=1.0, clip=1.0)
     for X, Y in data[:warmup]:

@@ -52,26 +52,6 @@ def lessons() -> list[str]:
     return lesson_ids()
 
 
-# Lessons that do not meet one of the course-wide standards yet, by the test that checks it:
-# "copy" (an answer is still in rnnkit), "mistakes" (no planted classic mistakes), "mcq" (no
-# reason for each MCQ option). Those tests are expected to fail for them — strictly: the day
-# a lesson meets a standard its test reports an unexpected pass, and the lesson leaves the set.
-BELOW_STANDARD = {
-    "copy": {"04-bptt"},
-    "mistakes": {"04-bptt"},
-    "mcq": {"04-bptt"},
-}
-
-
-def standard(which: str, lesson_list: list[str]) -> list:
-    """``lesson_list`` as pytest parameters, those below the ``which`` standard marked as
-    strict expected failures."""
-    mark = pytest.mark.xfail(strict=True, reason=f"this lesson does not meet the {which!r} "
-                             "standard yet (BELOW_STANDARD in conftest.py)")
-    return [pytest.param(lesson, marks=mark) if lesson in BELOW_STANDARD[which] else lesson
-            for lesson in lesson_list]
-
-
 def graded_lessons() -> list[str]:
     """The lessons whose notebooks tests grade and run: all, or the comma-separated ids (or
     two-digit numbers) in ``RNN_COURSE_TEST_LESSONS``."""

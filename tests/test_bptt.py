@@ -1,4 +1,6 @@
-"""rnnkit.bptt: backward pass, cross-entropy over time, truncation, clipping, gradient checks."""
+"""Lesson 04's maths (autograder.impl.bptt: backward pass, cross-entropy over time,
+truncation, clipping, finite differences, the fast trainer) against finite differences and
+torch autograd, its mistake variants, and rnnkit.bptt's tools (gradient check, figures)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,28 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.impl import bptt as impl
 from autograder.impl.rnn_numpy import init_params, model_forward, rnn_forward, rnn_step_forward
 from rnnkit import bptt
-from rnnkit.checks import CheckFailed
+from rnnkit.checks import CheckFailed, rel_error
+
+
+def _numeric(f, a, df=None, eps=1e-5):
+    """d sum(f() * df) / d a by impl.numeric_grad, with ``a`` changed in place (CS231n style)."""
+    def value(v):
+        old = a.copy()
+        a[...] = v
+        try:
+            out = np.asarray(f(), dtype=np.float64)
+            return float(np.sum(out * df)) if df is not None else float(out)
+        finally:
+            a[...] = old
+
+    return impl.numeric_grad(value, a.copy(), eps)
+
+
+def _gradcheck(backward, rng, **kw):
+    return bptt.gradcheck_rnn_backward(backward, rng, rnn_forward, impl.numeric_grad, **kw)
 
 
 def _case(rng, N=3, T=5, D=4, H=6):
@@ -25,7 +46,7 @@ def test_step_backward_by_hand():
     x, h_prev = np.array([[1.0]]), np.array([[1.0]])
     Wxh, Whh, bh = np.array([[2.0]]), np.array([[0.5]]), np.zeros(1)
     _h, cache = rnn_step_forward(x, h_prev, Wxh, Whh, bh)
-    dx, dh_prev, dWxh, dWhh, dbh = bptt.rnn_step_backward(np.array([[1.0]]), cache)
+    dx, dh_prev, dWxh, dWhh, dbh = impl.rnn_step_backward(np.array([[1.0]]), cache)
     d = 1 - np.tanh(2.5) ** 2
     assert dx[0, 0] == pytest.approx(2 * d)
     assert dh_prev[0, 0] == pytest.approx(0.5 * d)
@@ -39,30 +60,30 @@ def test_step_backward_matches_finite_differences():
     x = X[:, 0]
     dh = rng.normal(size=h0.shape)
     _, cache = rnn_step_forward(x, h0, Wxh, Whh, bh)
-    grads = bptt.rnn_step_backward(dh, cache)
+    grads = impl.rnn_step_backward(dh, cache)
     for g, a in zip(grads, (x, h0, Wxh, Whh, bh)):
-        num = bptt.numeric_gradient(lambda: rnn_step_forward(x, h0, Wxh, Whh, bh)[0], a, df=dh)
-        assert bptt.rel_error(g, num) < 1e-7
+        num = _numeric(lambda: rnn_step_forward(x, h0, Wxh, Whh, bh)[0], a, df=dh)
+        assert rel_error(g, num) < 1e-7
 
 
 def test_rnn_backward_matches_finite_differences_and_torch():
     rng = np.random.default_rng(2)
-    report = bptt.gradcheck_rnn_backward(bptt.rnn_backward, rng)
+    report = _gradcheck(impl.rnn_backward, rng)
     assert report.ok, report.table()
-    report = bptt.gradcheck_rnn_backward(bptt.rnn_backward, rng, against="torch", tol=1e-10)
+    report = _gradcheck(impl.rnn_backward, rng, against="torch", tol=1e-10)
     assert report.ok, report.table()
 
 
 def _no_dh_next(dH, cache):
     """The classic bug: each step only sees the gradient from its own output."""
     _N, T, _H = dH.shape
-    outs = [bptt.rnn_step_backward(dH[:, t], cache[t]) for t in range(T)]
+    outs = [impl.rnn_step_backward(dH[:, t], cache[t]) for t in range(T)]
     dX = np.stack([o[0] for o in outs], axis=1)
     return dX, outs[0][1], sum(o[2] for o in outs), sum(o[3] for o in outs), sum(o[4] for o in outs)
 
 
 def test_gradcheck_names_the_time_step_and_the_dh_next_bug():
-    report = bptt.gradcheck_rnn_backward(_no_dh_next, np.random.default_rng(3))
+    report = _gradcheck(_no_dh_next, np.random.default_rng(3))
     assert not report.ok
     _name, t, err = report.first_failure()
     assert t == 1 and err > 1e-3
@@ -73,10 +94,10 @@ def test_gradcheck_names_the_time_step_and_the_dh_next_bug():
 
 def test_gradcheck_names_a_wrong_bias_gradient():
     def no_bias(dH, cache):
-        dX, dh0, dWxh, dWhh, dbh = bptt.rnn_backward(dH, cache)
+        dX, dh0, dWxh, dWhh, dbh = impl.rnn_backward(dH, cache)
         return dX, dh0, dWxh, dWhh, np.zeros_like(dbh)
 
-    report = bptt.gradcheck_rnn_backward(no_bias, np.random.default_rng(4))
+    report = _gradcheck(no_bias, np.random.default_rng(4))
     assert report.first_failure()[:2] == ("dbh", 0)
 
 
@@ -85,14 +106,14 @@ def test_truncated_backward():
     X, h0, Wxh, Whh, bh = _case(rng, T=7)
     _, cache = rnn_forward(X, h0, Wxh, Whh, bh)
     dH = rng.normal(size=(3, 7, 6))
-    full = bptt.rnn_backward(dH, cache)
+    full = impl.rnn_backward(dH, cache)
     for k in (7, 10, None):
-        for a, b in zip(bptt.rnn_backward_truncated(dH, cache, k), full):
+        for a, b in zip(impl.rnn_backward_truncated(dH, cache, k), full):
             np.testing.assert_allclose(a, b)
     # loss only at the last step: nothing reaches states before its window [6, 7) with k=3
     dH_last = np.zeros_like(dH)
     dH_last[:, -1] = 1.0
-    dX, dh0, *_ = bptt.rnn_backward_truncated(dH_last, cache, 3)
+    dX, dh0, *_ = impl.rnn_backward_truncated(dH_last, cache, 3)
     assert np.all(dX[:, :6] == 0) and np.all(dh0 == 0) and np.any(dX[:, 6] != 0)
     # equals the sum of independent windows [0,3), [3,6), [6,7) run from their own states
     H = rnn_forward(X, h0, Wxh, Whh, bh)[0]
@@ -100,9 +121,9 @@ def test_truncated_backward():
     total = [np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(bh)]
     for s, (a, b) in zip(starts, [(0, 3), (3, 6), (6, 7)]):
         _, c = rnn_forward(X[:, a:b], s, Wxh, Whh, bh)
-        _, _, *g = bptt.rnn_backward(dH[:, a:b], c)
+        _, _, *g = impl.rnn_backward(dH[:, a:b], c)
         total = [t + gi for t, gi in zip(total, g)]
-    got = bptt.rnn_backward_truncated(dH, cache, 3)[2:]
+    got = impl.rnn_backward_truncated(dH, cache, 3)[2:]
     for a, b in zip(got, total):
         np.testing.assert_allclose(a, b)
 
@@ -110,19 +131,19 @@ def test_truncated_backward():
 def test_softmax_cross_entropy():
     O = np.zeros((2, 3, 5))
     Y = np.array([[0, 1, 2], [3, 4, 0]])
-    loss, dO = bptt.softmax_cross_entropy(O, Y)
+    loss, dO = impl.softmax_cross_entropy(O, Y)
     assert loss == pytest.approx(np.log(5))  # uniform over V = 5: perplexity exactly 5
     assert dO.shape == O.shape and dO[0, 0, 0] == pytest.approx((0.2 - 1) / 6)
     rng = np.random.default_rng(6)
     O = rng.normal(size=(2, 3, 5)) * 3
-    loss, dO = bptt.softmax_cross_entropy(O, Y)
+    loss, dO = impl.softmax_cross_entropy(O, Y)
     ref = torch.nn.functional.cross_entropy(torch.tensor(O).reshape(-1, 5),
                                             torch.tensor(Y).reshape(-1))
     assert loss == pytest.approx(float(ref))
-    num = bptt.numeric_gradient(lambda: bptt.softmax_cross_entropy(O, Y)[0], O)
+    num = _numeric(lambda: impl.softmax_cross_entropy(O, Y)[0], O)
     np.testing.assert_allclose(dO, num, rtol=1e-6, atol=1e-9)
     # huge logits do not overflow
-    loss, _ = bptt.softmax_cross_entropy(np.array([[[1000.0, 0.0]]]), np.array([[0]]))
+    loss, _ = impl.softmax_cross_entropy(np.array([[[1000.0, 0.0]]]), np.array([[0]]))
     assert loss == pytest.approx(0.0)
 
 
@@ -133,8 +154,8 @@ def _lm_case(rng, V: int, H: int, N: int, T: int):
     X, Y = rng.integers(0, V, (N, T)), rng.integers(0, V, (N, T))
     h0 = rng.normal(size=(N, H))
     O, Hs, cache = model_forward(p, np.eye(V)[X], h0)
-    loss, dO = bptt.softmax_cross_entropy(O, Y)
-    return p, X, Y, h0, Hs, loss, bptt.model_backward(dO, cache)
+    loss, dO = impl.softmax_cross_entropy(O, Y)
+    return p, X, Y, h0, Hs, loss, impl.model_backward(dO, cache)
 
 
 def test_model_backward_matches_torch():
@@ -160,7 +181,7 @@ def test_fast_lm_grads_equal_the_reference_pairs():
         p, X, Y, h0, Hs, loss, g = _lm_case(rng, V, H=5, N=3, T=6)
         work: dict = {}
         for _ in range(2):  # the reused buffers give the same answer
-            loss2, g2, hT = bptt.lm_loss_and_grads(p, X, Y, h0, work)
+            loss2, g2, hT = impl.lm_loss_and_grads(p, X, Y, h0, work)
             assert loss2 == pytest.approx(loss)
             np.testing.assert_allclose(hT, Hs[:, -1])
             for k in g2:
@@ -169,18 +190,18 @@ def test_fast_lm_grads_equal_the_reference_pairs():
 
 def test_clip_by_global_norm_keeps_direction():
     grads = {"a": np.array([3.0, 0.0]), "b": np.array([[0.0, 4.0]])}
-    clipped, norm = bptt.clip_by_global_norm(grads, 1.0)
+    clipped, norm = impl.clip_by_global_norm(grads, 1.0)
     assert norm == pytest.approx(5.0)
-    assert bptt.global_norm(clipped) == pytest.approx(1.0)
+    assert impl.global_norm(clipped) == pytest.approx(1.0)
     np.testing.assert_allclose(clipped["a"], [0.6, 0.0])
     np.testing.assert_allclose(clipped["b"], [[0.0, 0.8]])
     assert grads["a"][0] == 3.0  # inputs untouched
-    same, norm = bptt.clip_by_global_norm(grads, 10.0)
+    same, norm = impl.clip_by_global_norm(grads, 10.0)
     np.testing.assert_allclose(same["b"], grads["b"])
     # element-wise clipping changes the direction; global-norm clipping does not
     g = np.array([10.0, 0.9])
     elementwise = np.clip(g, -1, 1)
-    ours = bptt.clip_by_global_norm({"g": g}, 1.0)[0]["g"]
+    ours = impl.clip_by_global_norm({"g": g}, 1.0)[0]["g"]
     cos = lambda u, v: u @ v / np.linalg.norm(u) / np.linalg.norm(v)
     assert cos(ours, g) == pytest.approx(1.0) and cos(elementwise, g) < 0.9
 
@@ -188,7 +209,7 @@ def test_clip_by_global_norm_keeps_direction():
 def test_numpy_trainer_learns_a_cycle():
     rng = np.random.default_rng(9)
     ids = np.tile(np.arange(5), 400)
-    trainer = bptt.NumpyTrainer(5, 16, rng, lr=1.0, clip=5.0)
+    trainer = impl.NumpyTrainer(5, 16, rng, lr=1.0, clip=5.0)
     losses = trainer.fit(ids, batch_size=4, num_steps=10, epochs=3)
     assert trainer.params["Whh"].dtype == np.float32
     assert losses[0] > 1.4 and losses[-1] < 0.1
@@ -212,3 +233,66 @@ def test_figures_are_labelled():
     assert np.linalg.norm(end) == pytest.approx(1.0)
     assert end[1] / end[0] == pytest.approx(0.6 / 3.0)
     assert len(figs[0].layout.annotations) == 5 * 3
+
+
+def test_the_one_loop_gives_full_and_truncated_and_each_mistake_differs():
+    rng = np.random.default_rng(11)
+    X, h0, Wxh, Whh, bh = _case(rng, T=7)
+    _, cache = rnn_forward(X, h0, Wxh, Whh, bh)
+    dH = rng.normal(size=(3, 7, 6))
+    right = impl.bptt(dH, cache, 3)
+    for mistake in impl.LOOP_MISTAKES + impl.TRUNCATION_MISTAKES + impl.STEP_MISTAKES:
+        if mistake == "dWxh_transposed":  # D = 4, H = 6: the transposed product has no use
+            continue
+        wrong = impl.bptt(dH, cache, 3, mistake=mistake)
+        assert any(a.shape != b.shape or not np.allclose(a, b) for a, b in zip(wrong, right)), \
+            mistake
+    # T = 7, k = 3: windows from the end ([0,1), [1,4), [4,7)) differ from [0,3), [3,6), [6,7)
+    assert not np.allclose(impl.bptt(dH, cache, 3, "windows_from_end")[2], right[2])
+
+
+def test_tanh_prime_mistakes_and_the_other_variants():
+    rng = np.random.default_rng(12)
+    X, h0, Wxh, Whh, bh = _case(rng, N=2, T=1, D=3, H=3)
+    h, cache = rnn_step_forward(X[:, 0], h0, Wxh, Whh, bh)
+    dh = rng.normal(size=h.shape)
+    right = impl.rnn_step_backward(dh, cache)
+    a = np.arctanh(h)
+    no_square = impl.rnn_step_backward(dh, cache, "tanh_prime_no_square")
+    np.testing.assert_allclose(no_square[4], (dh * (1 - np.tanh(a))).sum(0))
+    for m in impl.STEP_MISTAKES:
+        assert any(not np.allclose(u, v) for u, v in
+                   zip(impl.rnn_step_backward(dh, cache, m), right)), m
+    O, Y = rng.normal(size=(2, 3, 4)), rng.integers(0, 4, (2, 3))
+    loss, dO = impl.softmax_cross_entropy(O, Y)
+    for m in impl.CE_LOSS_MISTAKES:
+        assert impl.softmax_cross_entropy(O, Y, m)[0] != pytest.approx(loss), m
+    for m in impl.CE_GRAD_MISTAKES:
+        assert not np.allclose(impl.softmax_cross_entropy(O, Y, m)[1], dO), m
+    g = {"a": np.array([3.0, -0.5]), "b": np.array([[0.2, 4.0]])}
+    for m in impl.CLIP_MISTAKES:
+        def differs(max_norm, m=m):
+            clipped, norm = impl.clip_by_global_norm(g, max_norm)
+            c2, n2 = impl.clip_by_global_norm(g, max_norm, m)
+            return n2 != pytest.approx(norm) or any(not np.allclose(c2[k], clipped[k]) for k in g)
+
+        assert differs(1.0) or differs(10.0), m  # always_rescale shows below max_norm only
+    f = np.linalg.norm
+    x = np.array([1.0, -2.0, 0.5])
+    good = impl.numeric_grad(f, x, 1e-3)
+    np.testing.assert_allclose(good, x / f(x), atol=1e-6)
+    for m in impl.NUMERIC_MISTAKES:
+        assert not np.allclose(impl.numeric_grad(f, x, 1e-3, m), good, atol=1e-7), m
+
+
+def test_lm_loss_in_torch():
+    torch.manual_seed(0)
+    model = torch.nn.RNN(4, 4, batch_first=True)
+    X, Y = torch.randn(2, 3, 4), torch.randint(0, 4, (2, 3))
+    s0 = torch.randn(1, 2, 4)
+    loss, state = impl.lm_loss(model, X, Y, s0)
+    logits, s = model(X, s0)
+    ref = torch.nn.functional.cross_entropy(logits.reshape(-1, 4), Y.reshape(-1))
+    assert float(loss) == pytest.approx(float(ref)) and not state.requires_grad
+    assert float(impl.lm_loss(model, X, Y, s0, "sum")[0]) == pytest.approx(6 * float(ref))
+    assert impl.lm_loss(model, X, Y, s0, "not_detached")[1].requires_grad

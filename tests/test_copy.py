@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, NotebookKernel, graded_lessons, lessons, standard
+from conftest import ROOT, NotebookKernel, graded_lessons, lessons
 from test_mistakes import _gid, _is_test
 
 SECONDS = 10  # per candidate and test cell: a copy that passes does so in well under that
@@ -246,7 +246,7 @@ def copies_that_pass(lesson: str) -> tuple[list[str], list[tuple[bool, str]]]:
 
 
 
-@pytest.mark.parametrize("lesson", standard("copy", graded_lessons()))
+@pytest.mark.parametrize("lesson", graded_lessons())
 def test_nothing_received_passes_an_exercise(lesson):
     found, broken = copies_that_pass(lesson)
     assert not found, (f"{lesson}: what students receive answers exercises:\n  "

@@ -7,7 +7,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import ROOT, lessons, standard
+from conftest import ROOT, lessons
 
 from autograder.reference import mcq
 
@@ -68,7 +68,7 @@ def _asked_in() -> dict[int, str]:
     return found
 
 
-@pytest.mark.parametrize("lesson", standard("mcq", lessons()))
+@pytest.mark.parametrize("lesson", lessons())
 def test_every_option_of_every_mcq_has_a_reason_in_the_lesson_that_asks_it(lesson):
     """``MCQ_REASONS`` of the reference module of the lesson that asks question k gives a
     one-line reason for every option of k."""

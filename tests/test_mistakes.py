@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, NotebookKernel, lessons, standard
+from conftest import ROOT, NotebookKernel, lessons
 
 from autograder.assemble import defined_names
 from autograder.mistakes import Planted
@@ -118,7 +118,7 @@ def _source(lesson: str) -> Path:
     return ROOT / "solutions" / lesson / f"{lesson}.ipynb"
 
 
-@pytest.mark.parametrize("lesson", standard("mistakes", lessons()))
+@pytest.mark.parametrize("lesson", lessons())
 def test_every_exercise_lists_its_classic_mistakes(lesson):
     planted = list(getattr(_reference(lesson), "PLANTED", []))
     cells = nbformat.read(str(_source(lesson)), as_version=4).cells
@@ -128,7 +128,7 @@ def test_every_exercise_lists_its_classic_mistakes(lesson):
                          f"autograder/reference/l{lesson.replace('-', '_')}.py) for {missing}")
 
 
-@pytest.mark.parametrize("lesson", standard("mistakes", lessons()))
+@pytest.mark.parametrize("lesson", lessons())
 def test_every_planted_mistake_is_named(lesson):
     planted = list(getattr(_reference(lesson), "PLANTED", []))
     if not planted:
