@@ -258,19 +258,19 @@ def sample(params: dict[str, np.ndarray], prefix: Sequence[int], n: int,
 
     for token in prefix:
         h = step(int(token), h)
-    out: list[int] = []
+    generated: list[int] = []
     for _ in range(n):
         o = output_forward(h, Whq, bq)[0][0]
         if temperature == 0:
             token = int(np.argmax(o))
         else:
             token = int(rng.choice(len(o), p=softmax(o / temperature)))
-        out.append(token)
+        generated.append(token)
         if mistake == "no_feedback":
             token = int(prefix[-1])
         h = step(token, np.zeros_like(h) if mistake == "reset_state" else h)
     if mistake == "with_prefix":
-        return [int(t) for t in prefix] + out
+        return [int(t) for t in prefix] + generated
     if mistake == "with_prefix_cut":
-        return ([int(t) for t in prefix] + out)[:n]
-    return out
+        return ([int(t) for t in prefix] + generated)[:n]
+    return generated
