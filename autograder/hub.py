@@ -9,7 +9,8 @@ anything, then:
   with random passwords set by ``chpasswd`` and written to ``hub-state/passwords.csv`` (0600)
   for the instructor to hand out; a user who already carries the marker is reused, so a second
   setup (or ``hub add-students`` mid-term) changes nothing that exists;
-- makes nbgrader's exchange (``/srv/nbgrader/exchange`` unless ``--exchange``): root 0755,
+- makes nbgrader's exchange (``/srv/nbgrader/exchange`` unless ``--exchange``): root 1777 (nbgrader
+  wants it writable; the sticky bit protects the course folder in it), ``rnn-course`` 0755,
   ``rnn-course/inbound`` 2733 (students can drop, not list), ``rnn-course/feedback`` 0711
   (a student opens only the file whose name the hash of their own submission gives);
 - closes the instructor's folders to students: ``solutions/``, ``autograder/impl``,
@@ -84,9 +85,11 @@ class HubSettings:
     port: int = 8000
     hub_port: int = 8081
     proxy_api_port: int = 8001
+    venv: Path | None = None  # the students' environment; default: the course's .venv
 
     def __post_init__(self):
         self.course_root = Path(self.course_root).resolve()
+        self.venv = Path(self.venv) if self.venv else self.course_root / ".venv"
         self.state = Path(self.state).resolve()
         self.exchange = Path(self.exchange).resolve()
 
@@ -212,7 +215,9 @@ def _ensure_user(uid: str, gecos: str, group: str, passwords: dict[str, str]) ->
 def make_exchange(exchange: Path, owner: str | None = None) -> Path:
     """nbgrader's exchange for course ``rnn-course`` with the permissions nbgrader checks."""
     course = exchange / COURSE_ID
-    for folder, mode in [(exchange, 0o755), (course, 0o755), (course / "outbound", 0o755),
+    # nbgrader refuses an exchange root its user cannot write to; the sticky bit (as on /tmp)
+    # keeps anybody from removing or renaming the course's folder, which root owns
+    for folder, mode in [(exchange, 0o1777), (course, 0o755), (course / "outbound", 0o755),
                          (course / "inbound", 0o2733), (course / "feedback", 0o711)]:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, mode)
@@ -249,7 +254,7 @@ def _secret_file(path: Path, make) -> None:
 
 def hub_config(s: HubSettings) -> str:
     """The text of ``hub-state/jupyterhub_config.py``."""
-    venv = s.course_root / ".venv" / "bin"
+    venv = s.venv / "bin"
     proxy = s.course_root / "node_modules" / ".bin" / "configurable-http-proxy"
     student_env = {
         "JUPYTER_CONFIG_PATH": str(HUBCONFIG / "student"),
@@ -258,8 +263,7 @@ def hub_config(s: HubSettings) -> str:
         "JUPYTER_PLATFORM_DIRS": "1",
     }
     instructor_env = {
-        "JUPYTER_CONFIG_PATH": f"{s.course_root / 'autograder' / 'instructor'}:"
-                               f"{s.course_root / 'autograder'}",
+        "JUPYTER_CONFIG_PATH": f"{ROOT / 'autograder' / 'instructor'}:{ROOT / 'autograder'}",
         "RNN_COURSE_EXCHANGE": str(s.exchange),
         "RNN_COURSE_GRADING": str(s.course_root / "grading"),
         "RNN_COURSE_SUBMITTED": str(s.course_root / "submitted"),
@@ -357,7 +361,7 @@ def setup(class_list: Path, s: HubSettings | None = None) -> SetupResult:
         old = _read_passwords(passwords_file)
         names.update({k: "" for k in old if k not in names})
         _write_passwords(passwords_file, {**old, **passwords}, names)
-    make_exchange(s.exchange, owner=s.instructor)
+    make_exchange(s.exchange)  # the instructor's commands run as root (nbgrader: the owner)
     protect_course(s.course_root, s.instructors_group)
     _secret_file(s.state / "jupyterhub_cookie_secret", lambda: secrets.token_hex(32))
     _secret_file(s.state / "proxy_token", lambda: secrets.token_hex(32))
@@ -371,6 +375,24 @@ def setup(class_list: Path, s: HubSettings | None = None) -> SetupResult:
 
 # ---------------------------------------------------------------- running the hub
 
+def check_student_python(s: HubSettings) -> None:
+    """Every user's server runs the course's environment as that user: its Python must be
+    one other users can run (not one under /root, 0700)."""
+    python = s.venv / "bin" / "python"
+    # through a shell: setpriv's own exec still holds root's capabilities
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                        "/bin/sh", "-c", 'exec "$0" -c "import jupyterhub, nbgrader, rnnkit"',
+                        str(python)],
+                       capture_output=True, text=True, cwd="/")
+    if p.returncode != 0:
+        real = python.resolve()
+        raise CourseError(
+            f"the course's environment {s.venv} cannot be run by other users, so no student "
+            f"server can start ({(p.stderr or p.stdout).strip().splitlines()[-1:]}). Its "
+            f"Python is {real}: build .venv from a Python every user can run, e.g. "
+            "`make install PYTHON=/usr/bin/python3.11`.")
+
+
 def hub_command_line(s: HubSettings) -> list[str]:
     return [str(s.course_root / ".venv" / "bin" / "jupyterhub"), "-f",
             str(s.state / "jupyterhub_config.py")]
@@ -382,6 +404,7 @@ def start(s: HubSettings) -> int:
     proxy = s.course_root / "node_modules" / ".bin" / "configurable-http-proxy"
     if not proxy.exists():
         raise CourseError(f"{proxy} is missing: run `npm ci` in {s.course_root}.")
+    check_student_python(s)
     env = dict(os.environ, PATH=f"{s.course_root / '.venv' / 'bin'}:{os.environ['PATH']}")
     proc = subprocess.Popen(hub_command_line(s), cwd=s.state, env=env,
                             start_new_session=True)
@@ -418,7 +441,9 @@ def start(s: HubSettings) -> int:
 def nbgrader(args: list[str], s: HubSettings, **kw) -> subprocess.CompletedProcess:
     """nbgrader as the instructor: the course's config, the class's exchange."""
     env = dict(os.environ, RNN_COURSE_EXCHANGE=str(s.exchange),
-               JUPYTER_CONFIG_PATH=str(s.course_root / "autograder"),
+               JUPYTER_CONFIG_PATH=str(ROOT / "autograder"),
+               RNN_COURSE_GRADING=str(s.course_root / "grading"),
+               RNN_COURSE_SUBMITTED=str(s.course_root / "submitted"),
                PATH=f"{s.course_root / '.venv' / 'bin'}:{os.environ['PATH']}")
     cmd = [str(s.course_root / ".venv" / "bin" / "nbgrader"), *args]
     p = subprocess.run(cmd, cwd=s.course_root, env=env, capture_output=True, text=True, **kw)
@@ -428,8 +453,8 @@ def nbgrader(args: list[str], s: HubSettings, **kw) -> subprocess.CompletedProce
 
 
 def release(lesson: str, s: HubSettings) -> None:
-    if not (s.course_root / "lessons" / lesson).is_dir():
-        raise CourseError(f"no lesson {lesson!r} in {s.course_root / 'lessons'}.")
+    if not (ROOT / "lessons" / lesson).is_dir():
+        raise CourseError(f"no lesson {lesson!r} in {ROOT / 'lessons'}.")
     nbgrader(["release_assignment", lesson, "--force"], s)
 
 
@@ -480,6 +505,8 @@ def add_hub_commands(sub) -> None:
                        help="nbgrader's exchange (default: /srv/nbgrader/exchange)")
         p.add_argument("--instructor", default="instructor",
                        help="the instructor's user name (default: instructor)")
+        p.add_argument("--venv", default=None,
+                       help="the environment each user's server runs (default: .venv)")
         return p
 
     common(hs.add_parser("setup", help="create the class's users, exchange and hub config"),
@@ -499,7 +526,8 @@ def add_hub_commands(sub) -> None:
 
 
 def _settings(args) -> HubSettings:
-    kw = dict(state=Path(args.state), exchange=Path(args.exchange), instructor=args.instructor)
+    kw = dict(state=Path(args.state), exchange=Path(args.exchange), instructor=args.instructor,
+              venv=args.venv)
     for k in ("ip", "port", "hub_port", "proxy_api_port"):
         if getattr(args, k, None) is not None:
             kw[k] = getattr(args, k)

@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 
 from autograder.course import CourseError
-from autograder.hub import COURSE_ID, STUDENT_MARK, HubSettings, read_class_list, setup
+from autograder.hub import (
+    COURSE_ID,
+    STUDENT_MARK,
+    HubSettings,
+    check_student_python,
+    read_class_list,
+    setup,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,11 +173,11 @@ def test_setup_creates_the_class_and_a_second_setup_reuses_it(course, prefix):
     for name in ("jupyterhub_cookie_secret", "proxy_token", "jupyterhub_config.py"):
         assert _mode(course.state / name) == 0o600, name
     ex = course.exchange / COURSE_ID
-    assert _mode(course.exchange) == 0o755
+    assert _mode(course.exchange) == 0o1777
     assert _mode(ex / "inbound") == 0o2733
     assert _mode(ex / "feedback") == 0o711
     assert _mode(ex / "outbound") == 0o755
-    assert pwd.getpwuid((ex / "outbound").stat().st_uid).pw_name == course.instructor
+    assert (ex / "outbound").stat().st_uid == 0  # nbgrader: released by the owner, root
 
     gid = grp.getgrnam(course.instructors_group).gr_gid
     for rel in ["solutions", "tests", "autograder/impl", "autograder/reference"]:
@@ -241,3 +248,307 @@ def _existing(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+# ---------------------------------------------------------------- a real hub
+
+LESSON = "03-rnn-cell"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _user_processes(name: str) -> list[str]:
+    p = subprocess.run(["pgrep", "-u", name, "-a"], capture_output=True, text=True)
+    return [line for line in p.stdout.splitlines() if line.strip()]
+
+
+class LiveHub:
+    """A hub started by `autograder.hub.start` in a child process, as `rnn-course hub start`
+    runs it."""
+
+    def __init__(self, settings: HubSettings, students: list[str], log: Path):
+        self.s = settings
+        self.students = students
+        self.base = f"http://127.0.0.1:{settings.port}"
+        self.log = log
+        self.proc = None
+
+    def start(self):
+        import json
+        import sys
+        import time
+
+        import requests
+
+        args = {"course_root": str(self.s.course_root), "state": str(self.s.state),
+                "exchange": str(self.s.exchange), "instructor": self.s.instructor,
+                "students_group": self.s.students_group,
+                "instructors_group": self.s.instructors_group, "port": self.s.port,
+                "hub_port": self.s.hub_port, "proxy_api_port": self.s.proxy_api_port,
+                "venv": str(self.s.venv)}
+        code = ("import json, sys\nfrom autograder.hub import HubSettings, start\n"
+                "sys.exit(start(HubSettings(**json.loads(sys.argv[1]))))")
+        self._log = self.log.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)],
+                                     cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the hub exited early:\n" + self.log.read_text()[-4000:])
+            try:
+                if requests.get(f"{self.base}/hub/api", timeout=5).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the hub did not answer within 90 s:\n" +
+                                   self.log.read_text()[-4000:])
+            time.sleep(0.5)
+
+    def stop(self) -> int:
+        """What Ctrl-C does: SIGINT to `rnn-course hub start`."""
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            raise
+        finally:
+            self._log.close()
+
+
+def login(base: str, user: str, password: str):
+    """Log in through the hub's login form, as a browser does; returns the session."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/hub/login", timeout=30)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = session.post(f"{base}/hub/login", timeout=60, allow_redirects=False,
+                     data={"username": user, "password": password, "_xsrf": xsrf})
+    assert r.status_code == 302, (r.status_code, r.text[:500])
+    return session
+
+
+def open_lab(session, base: str, user: str, timeout: float = 150):
+    """Spawn the user's server and open their lab (OAuth with the hub included)."""
+    import time
+
+    session.get(f"{base}/hub/spawn/{user}", timeout=120)
+    deadline = time.monotonic() + timeout
+    while True:
+        r = session.get(f"{base}/user/{user}/lab", timeout=60)
+        if r.status_code == 500:
+            raise AssertionError(f"{user}'s server failed to start: {r.url}")
+        if r.ok and f"/user/{user}/lab" in r.url and "jupyter-config-data" in r.text:
+            return r
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{user}'s lab did not open: {r.status_code} {r.url}")
+        time.sleep(1)
+
+
+def assignments(session, base: str, user: str, action: str | None = None) -> dict:
+    """The Assignments tab's own calls: list, or fetch/submit/fetch_feedback a lesson."""
+    if action is None:
+        r = session.get(f"{base}/user/{user}/assignments", params={"course_id": COURSE_ID},
+                        timeout=60)
+    else:
+        xsrf = session.cookies.get("_xsrf", path=f"/user/{user}/")
+        r = session.post(f"{base}/user/{user}/assignments/{action}", timeout=120,
+                         data={"course_id": COURSE_ID, "assignment_id": LESSON},
+                         headers={"X-XSRFToken": xsrf})
+    assert r.ok, (r.status_code, r.text[:1000])
+    return r.json()
+
+
+def _layered_venv(d: Path) -> Path:
+    """An environment students can run on a machine whose course Python is under /root:
+    Debian's python3.11 with the course's site-packages, share/ and etc/ layered on."""
+    subprocess.run(["/usr/bin/python3.11", "-m", "venv", "--without-pip", str(d)], check=True)
+    course = ROOT / ".venv"
+    (d / "lib/python3.11/site-packages/course.pth").write_text(
+        f"import site; site.addsitedir({str(course / 'lib/python3.11/site-packages')!r})\n")
+    for name in ("share", "etc"):
+        if (course / name).exists() and not (d / name).exists():
+            (d / name).symlink_to(course / name)
+    for script in ("jupyterhub-singleuser", "jupyter", "jupyter-lab", "jupyter-server",
+                   "jupyter-nbconvert", "nbgrader", "rnn-course"):
+        lines = (course / "bin" / script).read_text().splitlines(keepends=True)
+        (d / "bin" / script).write_text(f"#!{d / 'bin/python'}\n" + "".join(lines[1:]))
+        os.chmod(d / "bin" / script, 0o755)
+    return d
+
+
+@pytest.fixture(scope="module")
+def class_hub(tmp_path_factory):
+    """Two students and an instructor on a hub on 127.0.0.1; stopped (and the users
+    deleted) at the end."""
+    prefix = "t" + secrets.token_hex(3)
+    root = Path(tempfile.mkdtemp(prefix="rnn-hub-"))
+    os.chmod(root, 0o755)
+    for name in (".venv", "node_modules"):
+        (root / name).symlink_to(ROOT / name)
+    (root / "solutions").mkdir()
+    venv = ROOT / ".venv"
+    try:
+        check_student_python(HubSettings(course_root=ROOT))
+    except CourseError:  # a Python under /root (pyenv): the students get a layered venv
+        venv = _layered_venv(root / "student-venv")
+    s = HubSettings(venv=venv, course_root=root, state=root / "hub-state", exchange=root / "exchange",
+                    instructor=f"{prefix}i", students_group=f"{prefix}-students",
+                    instructors_group=f"{prefix}-instructors", port=_free_port(),
+                    hub_port=_free_port(), proxy_api_port=_free_port())
+    students = [f"{prefix}a", f"{prefix}b"]
+    hub = None
+    try:
+        setup(_write(root / "class.csv", "id,name\n" +
+                     "".join(f"{u},Student {u}\n" for u in students)), s)
+        hub = LiveHub(s, students, tmp_path_factory.mktemp("hub") / "jupyterhub.log").start()
+        hub.passwords = _passwords(s)
+        yield hub
+    finally:
+        try:
+            if hub is not None:
+                hub.stop()
+        finally:
+            _delete_users(prefix)
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _fill_in_answers(path: Path) -> None:
+    """Put the solution's answer cells into a fetched notebook (what a good student does)."""
+    import nbformat
+
+    solution = nbformat.read(str(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"), 4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(str(path), 4)
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if c.metadata.get("nbgrader", {}).get("solution") and gid in answers:
+            c.source = answers[gid]
+    st = path.stat()
+    nbformat.write(nb, str(path))
+    os.chown(path, st.st_uid, st.st_gid)
+
+
+@needs_root
+def test_the_class_cycle_on_a_live_hub(class_hub):
+    """Log in through the form, spawn, fetch, submit, collect, grade, release feedback,
+    fetch feedback: every student step is the Assignments tab's own HTTP call."""
+    import json
+
+    import requests
+
+    from autograder.hub import collect, release, release_feedback
+
+    hub, s = class_hub, class_hub.s
+    a, b = hub.students
+    bad = requests.Session()
+    page = bad.get(f"{hub.base}/hub/login", timeout=30)
+    import re
+
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = bad.post(f"{hub.base}/hub/login", allow_redirects=False, timeout=60,
+                 data={"username": a, "password": "wrong", "_xsrf": xsrf})
+    assert r.status_code != 302 or "/login" in r.headers.get("Location", "")
+
+    sessions = {u: login(hub.base, u, hub.passwords[u]) for u in (a, b)}
+    for u in (a, b):
+        open_lab(sessions[u], hub.base, u)
+        listed = assignments(sessions[u], hub.base, u)
+        assert listed["success"] and listed["value"] == [], listed
+
+    release(LESSON, s)
+    for u in (a, b):
+        listed = assignments(sessions[u], hub.base, u)
+        assert [x["assignment_id"] for x in listed["value"]] == [LESSON], listed
+        assert listed["value"][0]["status"] == "released"
+        fetched = assignments(sessions[u], hub.base, u, "fetch")
+        assert fetched["value"][0]["status"] == "fetched", fetched
+        nb = Path(pwd.getpwnam(u).pw_dir) / LESSON / f"{LESSON}.ipynb"
+        assert nb.is_file() and pwd.getpwuid(nb.stat().st_uid).pw_name == u
+
+    _fill_in_answers(Path(pwd.getpwnam(a).pw_dir) / LESSON / f"{LESSON}.ipynb")
+    for u in (a, b):
+        submitted = assignments(sessions[u], hub.base, u, "submit")
+        assert any(x["status"] == "submitted" for x in submitted["value"]), submitted
+    assert assignments(sessions[a], hub.base, a, "submit")["value"]  # a submits twice
+    inbound = sorted(p.name for p in (s.exchange / COURSE_ID / "inbound").iterdir())
+    assert sum(n.startswith(f"{a}+{LESSON}+") for n in inbound) == 2, inbound
+    assert sum(n.startswith(f"{b}+{LESSON}+") for n in inbound) == 1, inbound
+
+    collect(LESSON, s)
+    for u in (a, b):
+        assert (s.course_root / "submitted" / u / LESSON / f"{LESSON}.ipynb").is_file()
+    p = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "grade",
+                        str(s.course_root / "submitted"), "--out", str(s.course_root / "grading")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    report = json.loads((s.course_root / "grading" / "report.json").read_text())
+    scores = _scores(report, LESSON)
+    assert scores[a][0] == scores[a][1] > 0 and scores[b][0] == 0, scores
+
+    release_feedback(LESSON, s)
+    for u in (a, b):
+        listed = assignments(sessions[u], hub.base, u, "fetch_feedback")
+        entry = [x for x in listed["value"] if x["status"] == "submitted"]
+        assert any(x.get("has_local_feedback") for x in entry), listed
+        pages = list((Path(pwd.getpwnam(u).pw_dir) / LESSON / "feedback").glob("*/*.html"))
+        assert pages, u
+        html = max(pages, key=lambda q: q.stat().st_mtime).read_text()
+        score, top = scores[u]
+        assert f"Score: {score:g} / {top:g}" in html, u  # their own score
+    # feedback is released only under the hash of each student's own submission secret
+    feedback = s.exchange / COURSE_ID / "feedback"
+    assert len(list(feedback.glob("*.html"))) == 2
+    for u in (a, b):
+        other = b if u == a else a
+        for target in (feedback, Path(pwd.getpwnam(other).pw_dir),
+                       s.course_root / "submitted", s.course_root / "grading",
+                       s.course_root / "solutions"):
+            p = subprocess.run(["setpriv", f"--reuid={u}", f"--regid={u}", "--init-groups",
+                                "/bin/sh", "-c", 'exec ls "$0"', str(target)],
+                               capture_output=True, text=True)
+            assert p.returncode != 0, (u, target, p.stdout)
+    hub.scores = scores
+
+
+def _scores(report, lesson) -> dict[str, tuple[float, float]]:
+    """(score, max score) per student from `rnn-course grade`'s report.json."""
+    return {r["student"]: (r["score"], r["max_score"]) for r in report["submissions"]
+            if r["lesson"] == lesson}
+
+
+@needs_root
+def test_ctrl_c_stops_the_hub_and_every_server(class_hub):
+    import requests
+
+    hub = class_hub
+    a = hub.students[0]
+    session = login(hub.base, a, hub.passwords[a])
+    open_lab(session, hub.base, a)
+    assert _user_processes(a)
+    assert hub.stop() == 0
+    import time
+
+    deadline = time.monotonic() + 30
+    while _user_processes(a) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _user_processes(a)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{hub.base}/hub/api", timeout=5)
