@@ -386,11 +386,21 @@ def check_student_python(s: HubSettings) -> None:
                        capture_output=True, text=True, cwd="/")
     if p.returncode != 0:
         real = python.resolve()
+        detail = ((p.stderr or p.stdout).strip().splitlines() or ["no output"])[-1]
         raise CourseError(
             f"the course's environment {s.venv} cannot be run by other users, so no student "
-            f"server can start ({(p.stderr or p.stdout).strip().splitlines()[-1:]}). Its "
+            f"server can start ({detail}). Its "
             f"Python is {real}: build .venv from a Python every user can run, e.g. "
             "`make install PYTHON=/usr/bin/python3.11`.")
+
+
+def preflight(s: HubSettings) -> None:
+    """What `hub start` needs before anything is created: the proxy, a runnable Python."""
+    proxy = s.course_root / "node_modules" / ".bin" / "configurable-http-proxy"
+    if not proxy.exists():
+        raise CourseError(f"{proxy} is missing: run `npm ci` in {s.course_root} (make hub "
+                          "does).")
+    check_student_python(s)
 
 
 def hub_command_line(s: HubSettings) -> list[str]:
@@ -401,10 +411,7 @@ def hub_command_line(s: HubSettings) -> list[str]:
 def start(s: HubSettings) -> int:
     """JupyterHub in the foreground; Ctrl-C (or SIGTERM) stops it and everything it
     started."""
-    proxy = s.course_root / "node_modules" / ".bin" / "configurable-http-proxy"
-    if not proxy.exists():
-        raise CourseError(f"{proxy} is missing: run `npm ci` in {s.course_root}.")
-    check_student_python(s)
+    preflight(s)
     env = dict(os.environ, PATH=f"{s.course_root / '.venv' / 'bin'}:{os.environ['PATH']}")
     proc = subprocess.Popen(hub_command_line(s), cwd=s.state, env=env,
                             start_new_session=True)
@@ -553,6 +560,8 @@ def hub_command(args) -> int:
         _report(setup(Path(args.class_list), s))
         return 0
     if cmd == "start":
+        read_class_list(Path(args.class_list), instructor=s.instructor)
+        preflight(s)
         _report(setup(Path(args.class_list), s))
         return start(s)
     if cmd == "release":
