@@ -8,10 +8,13 @@ PYTEST_ARGS ?=
 GRADING ?= grading
 SUBMITTED ?= submitted
 EXCHANGE ?= $(or $(RNN_COURSE_EXCHANGE),$(GRADING)/exchange)
+CLASS ?= class.csv
+HUB_FLAGS ?=
+PROXY := node_modules/.bin/configurable-http-proxy
 # JupyterLab refuses to run as root unless told (containers, CI machines)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: install lab instructor test release bench clean
+.PHONY: install lab instructor hub test release bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +40,17 @@ instructor: install
 	  JUPYTER_CONFIG_PATH="$(CURDIR)/autograder/instructor:$(CURDIR)/autograder" \
 	  $(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_FLAGS)
 
-test: install
+# a class on JupyterHub on this machine (as root): the users of $(CLASS), nbgrader's exchange,
+# the hub on 127.0.0.1:8000; a second run reuses what exists; Ctrl-C stops it (README:
+# "Teaching a class")
+hub: install $(PROXY)
+	$(BIN)/rnn-course hub start --class $(CLASS) $(HUB_FLAGS)
+
+$(PROXY): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(PROXY)
+
+test: install $(PROXY)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 release: install

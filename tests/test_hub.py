@@ -1,0 +1,634 @@
+"""The course on JupyterHub (autograder/hub.py): the class list, the users, the exchange,
+the configuration, and a real hub on 127.0.0.1 that a student logs in to.
+
+Creates system users, so it needs root; every user and group it creates carries a random
+prefix and is deleted at the end. Skipped when not root and CI is not set.
+"""
+
+from __future__ import annotations
+
+import csv
+import grp
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograder.course import CourseError
+from autograder.hub import (
+    COURSE_ID,
+    STUDENT_MARK,
+    HubSettings,
+    check_student_python,
+    read_class_list,
+    setup,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 and not os.environ.get("CI"),
+    reason="creating system users needs root; it always runs in CI (as root)",
+)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def _delete_users(prefix: str) -> None:
+    for u in pwd.getpwall():
+        if u.pw_name.startswith(prefix):
+            subprocess.run(["pkill", "-KILL", "-u", u.pw_name], capture_output=True)
+            subprocess.run(["userdel", "--remove", u.pw_name], capture_output=True)
+    for g in grp.getgrall():
+        if g.gr_name.startswith(prefix):
+            subprocess.run(["groupdel", g.gr_name], capture_output=True)
+
+
+@pytest.fixture
+def prefix():
+    p = "t" + secrets.token_hex(3)
+    try:
+        yield p
+    finally:
+        _delete_users(p)
+
+
+@pytest.fixture
+def course(prefix):
+    """A course folder in /tmp readable by everybody (as a real course folder is), with the
+    instructor's folders the setup must close."""
+    root = Path(tempfile.mkdtemp(prefix="rnn-hub-"))
+    os.chmod(root, 0o755)
+    for rel in ["solutions/03-x", "tests", "autograder/impl", "autograder/reference",
+                "lessons/03-x"]:
+        (root / rel).mkdir(parents=True)
+    (root / "solutions/03-x/answer.txt").write_text("42")
+    s = HubSettings(course_root=root, state=root / "hub-state", exchange=root / "exchange",
+                    instructor=f"{prefix}i", students_group=f"{prefix}-students",
+                    instructors_group=f"{prefix}-instructors")
+    try:
+        yield s
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the class list
+
+def test_example_class_list_is_valid():
+    students = read_class_list(ROOT / "autograder" / "hubconfig" / "class.example.csv")
+    assert [s.id for s in students] == ["ada", "alan", "grace"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("id,name\nada,Ada\nbob,Bob\nada,Ada again\n", "line 4: 'ada' is already on line 2"),
+    ("id,name\nAda,Ada\n", "line 2: 'Ada' is not a valid user name"),
+    ("id,name\n1ada,Ada\n", "line 2: '1ada' is not a valid user name"),
+    ("id,name\nada b,Ada\n", "is not a valid user name"),
+    ("id,name\nada,Ada,extra\n", "line 2: expected 2 fields"),
+    ("id,name\nada,\n", "line 2: the name of 'ada' must be non-empty"),
+    ("student,fullname\nada,Ada\n", "line 1: the first line must be the header 'id,name'"),
+    ("id,name\nroot,The Root\n", "line 2: a system user 'root' already exists"),
+])
+def test_bad_class_list_names_the_line(tmp_path, text, expected):
+    with pytest.raises(CourseError) as e:
+        read_class_list(_write(tmp_path / "class.csv", text))
+    assert expected in str(e.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = _write(tmp_path / "class.csv", "id,name\nada,Ada\nada,A\nB,b\n")
+    with pytest.raises(CourseError) as e:
+        read_class_list(path)
+    assert "line 3" in str(e.value) and "line 4" in str(e.value)
+    assert "nothing was created" in str(e.value)
+
+
+def test_missing_class_list_says_what_it_should_be(tmp_path):
+    with pytest.raises(CourseError, match="header line 'id,name'"):
+        read_class_list(tmp_path / "class.csv")
+
+
+@needs_root
+def test_bad_class_list_creates_nothing(course, prefix):
+    path = _write(course.course_root / "class.csv",
+                  f"id,name\n{prefix}a,A\n{prefix}b,B\n{prefix}a,Again\n")
+    with pytest.raises(CourseError, match="line 4"):
+        setup(path, course)
+    assert not [u for u in pwd.getpwall() if u.pw_name.startswith(prefix)]
+    assert not course.state.exists() and not course.exchange.exists()
+    assert _mode(course.course_root / "solutions") == 0o755
+
+
+@needs_root
+def test_student_id_of_the_instructor_is_refused(course, prefix):
+    path = _write(course.course_root / "class.csv", f"id,name\n{prefix}i,Me\n")
+    with pytest.raises(CourseError, match="line 2: .* is the instructor's user name"):
+        setup(path, course)
+
+
+# ---------------------------------------------------------------- setup
+
+def _passwords(s: HubSettings) -> dict[str, str]:
+    with (s.state / "passwords.csv").open() as f:
+        return {r["id"]: r["password"] for r in csv.DictReader(f)}
+
+
+@needs_root
+def test_setup_creates_the_class_and_a_second_setup_reuses_it(course, prefix):
+    import pamela
+
+    a, b = f"{prefix}a", f"{prefix}b"
+    path = _write(course.course_root / "class.csv", f"id,name\n{a},Ada Lovelace\n{b},Bob\n")
+    first = setup(path, course)
+    assert sorted(first.created) == sorted([course.instructor, a, b])
+
+    user = pwd.getpwnam(a)
+    assert user.pw_gecos == STUDENT_MARK + "Ada Lovelace"
+    assert _mode(Path(user.pw_dir)) == 0o700
+    assert a in grp.getgrnam(course.students_group).gr_mem
+    assert course.instructor in grp.getgrnam(course.instructors_group).gr_mem
+    assert a not in grp.getgrnam(course.instructors_group).gr_mem
+
+    pw = _passwords(course)
+    assert set(pw) == {course.instructor, a, b}
+    assert _mode(course.state / "passwords.csv") == 0o600
+    pamela.authenticate(a, pw[a], service="login")  # the hub's PAM login would succeed
+    with pytest.raises(pamela.PAMError):
+        pamela.authenticate(a, pw[b], service="login")
+
+    assert _mode(course.state) == 0o700
+    for name in ("jupyterhub_cookie_secret", "proxy_token", "jupyterhub_config.py"):
+        assert _mode(course.state / name) == 0o600, name
+    ex = course.exchange / COURSE_ID
+    assert _mode(course.exchange) == 0o1777
+    assert _mode(ex / "inbound") == 0o2733
+    assert _mode(ex / "feedback") == 0o711
+    assert _mode(ex / "outbound") == 0o755
+    assert (ex / "outbound").stat().st_uid == 0  # nbgrader: released by the owner, root
+
+    gid = grp.getgrnam(course.instructors_group).gr_gid
+    for rel in ["solutions", "tests", "autograder/impl", "autograder/reference"]:
+        p = course.course_root / rel
+        assert _mode(p) == 0o750 and p.stat().st_gid == gid, rel
+    for rel in ["grading", "submitted"]:
+        assert _mode(course.course_root / rel) == 0o770, rel
+
+    config = (course.state / "jupyterhub_config.py").read_text()
+    compile(config, "jupyterhub_config.py", "exec")
+    assert "c.PAMAuthenticator.open_sessions = False" in config
+    assert str(course.course_root / ".venv/bin/jupyterhub-singleuser") in config
+    assert str(course.course_root / "node_modules/.bin/configurable-http-proxy") in config
+    secret = (course.state / "jupyterhub_cookie_secret").read_text()
+
+    second = setup(path, course)
+    assert second.created == []
+    assert sorted(second.reused) == sorted([course.instructor, a, b])
+    assert _passwords(course) == pw
+    assert (course.state / "jupyterhub_cookie_secret").read_text() == secret
+    pamela.authenticate(a, pw[a], service="login")
+
+
+@needs_root
+def test_a_student_cannot_read_the_instructors_folders(course, prefix):
+    a = f"{prefix}a"
+    path = _write(course.course_root / "class.csv", f"id,name\n{a},Ada\n")
+    setup(path, course)
+
+    def as_student(*cmd):
+        return subprocess.run(["setpriv", f"--reuid={a}", f"--regid={a}", "--init-groups",
+                               *cmd], capture_output=True, text=True)
+
+    assert as_student("cat", str(course.course_root / "solutions/03-x/answer.txt")) \
+        .returncode != 0
+    assert as_student("ls", str(course.course_root / "tests")).returncode != 0
+    assert as_student("ls", str(course.state)).returncode != 0
+    assert as_student("ls", str(course.course_root / "lessons")).returncode == 0
+    inbound = course.exchange / COURSE_ID / "inbound"
+    assert as_student("touch", str(inbound / f"{a}+03-x+t")).returncode == 0
+    assert as_student("ls", str(inbound)).returncode != 0  # cannot list others' submissions
+
+
+@needs_root
+def test_add_students_mid_term_keeps_the_others(course, prefix):
+    a, b, c = f"{prefix}a", f"{prefix}b", f"{prefix}c"
+    setup(_write(course.course_root / "class.csv", f"id,name\n{a},A\n{b},B\n"), course)
+    pw = _passwords(course)
+    more = setup(_write(course.course_root / "more.csv", f"id,name\n{c},C\n"), course)
+    assert more.created == [c]
+    after = _passwords(course)
+    assert {k: after[k] for k in pw} == pw and c in after
+
+
+@needs_root
+def test_an_existing_user_that_is_not_a_student_is_refused(course, prefix):
+    other = f"{prefix}o"
+    subprocess.run(["useradd", "--comment", "someone else", other], check=True)
+    path = _write(course.course_root / "class.csv", f"id,name\n{prefix}a,A\n{other},O\n")
+    with pytest.raises(CourseError, match=f"line 3: a system user '{other}' already exists"):
+        setup(path, course)
+    assert _existing(f"{prefix}a") is False
+
+
+def _existing(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+# ---------------------------------------------------------------- a real hub
+
+LESSON = "03-rnn-cell"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _user_processes(name: str) -> list[str]:
+    p = subprocess.run(["pgrep", "-u", name, "-a"], capture_output=True, text=True)
+    return [line for line in p.stdout.splitlines() if line.strip()]
+
+
+class LiveHub:
+    """A hub started by `autograder.hub.start` in a child process, as `rnn-course hub start`
+    runs it."""
+
+    def __init__(self, settings: HubSettings, students: list[str], log: Path):
+        self.s = settings
+        self.students = students
+        self.base = f"http://127.0.0.1:{settings.port}"
+        self.log = log
+        self.proc = None
+
+    def start(self):
+        import json
+        import sys
+        import time
+
+        import requests
+
+        args = {"course_root": str(self.s.course_root), "state": str(self.s.state),
+                "exchange": str(self.s.exchange), "instructor": self.s.instructor,
+                "students_group": self.s.students_group,
+                "instructors_group": self.s.instructors_group, "port": self.s.port,
+                "hub_port": self.s.hub_port, "proxy_api_port": self.s.proxy_api_port,
+                "venv": str(self.s.venv)}
+        code = ("import json, sys\nfrom autograder.hub import HubSettings, start\n"
+                "sys.exit(start(HubSettings(**json.loads(sys.argv[1]))))")
+        self._log = self.log.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(args)],
+                                     cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the hub exited early:\n" + self.log.read_text()[-4000:])
+            try:
+                if requests.get(f"{self.base}/hub/api", timeout=5).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the hub did not answer within 90 s:\n" +
+                                   self.log.read_text()[-4000:])
+            time.sleep(0.5)
+
+    def stop(self) -> int:
+        """What Ctrl-C does: SIGINT to `rnn-course hub start`."""
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            raise
+        finally:
+            self._log.close()
+
+
+def login(base: str, user: str, password: str):
+    """Log in through the hub's login form, as a browser does; returns the session."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/hub/login", timeout=30)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = session.post(f"{base}/hub/login", timeout=60, allow_redirects=False,
+                     data={"username": user, "password": password, "_xsrf": xsrf})
+    assert r.status_code == 302, (r.status_code, r.text[:500])
+    return session
+
+
+def open_lab(session, base: str, user: str, timeout: float = 150):
+    """Spawn the user's server and open their lab (OAuth with the hub included)."""
+    import time
+
+    session.get(f"{base}/hub/spawn/{user}", timeout=120)
+    deadline = time.monotonic() + timeout
+    while True:
+        r = session.get(f"{base}/user/{user}/lab", timeout=60)
+        if r.status_code == 500:
+            raise AssertionError(f"{user}'s server failed to start: {r.url}")
+        if r.ok and f"/user/{user}/lab" in r.url and "jupyter-config-data" in r.text:
+            return r
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{user}'s lab did not open: {r.status_code} {r.url}")
+        time.sleep(1)
+
+
+def assignments(session, base: str, user: str, action: str | None = None) -> dict:
+    """The Assignments tab's own calls: list, or fetch/submit/fetch_feedback a lesson."""
+    if action is None:
+        r = session.get(f"{base}/user/{user}/assignments", params={"course_id": COURSE_ID},
+                        timeout=60)
+    else:
+        xsrf = session.cookies.get("_xsrf", path=f"/user/{user}/")
+        r = session.post(f"{base}/user/{user}/assignments/{action}", timeout=120,
+                         data={"course_id": COURSE_ID, "assignment_id": LESSON},
+                         headers={"X-XSRFToken": xsrf})
+    assert r.ok, (r.status_code, r.text[:1000])
+    return r.json()
+
+
+def _layered_venv(d: Path) -> Path:
+    """An environment students can run on a machine whose course Python is under /root:
+    Debian's python3.11 with the course's site-packages, share/ and etc/ layered on."""
+    subprocess.run(["/usr/bin/python3.11", "-m", "venv", "--without-pip", str(d)], check=True)
+    course = ROOT / ".venv"
+    (d / "lib/python3.11/site-packages/course.pth").write_text(
+        f"import site; site.addsitedir({str(course / 'lib/python3.11/site-packages')!r})\n")
+    for name in ("share", "etc"):
+        if (course / name).exists() and not (d / name).exists():
+            (d / name).symlink_to(course / name)
+    for script in ("jupyterhub-singleuser", "jupyter", "jupyter-lab", "jupyter-server",
+                   "jupyter-nbconvert", "nbgrader", "rnn-course"):
+        lines = (course / "bin" / script).read_text().splitlines(keepends=True)
+        (d / "bin" / script).write_text(f"#!{d / 'bin/python'}\n" + "".join(lines[1:]))
+        os.chmod(d / "bin" / script, 0o755)
+    return d
+
+
+@pytest.fixture(scope="module")
+def class_hub(tmp_path_factory):
+    """Two students and an instructor on a hub on 127.0.0.1; stopped (and the users
+    deleted) at the end."""
+    prefix = "t" + secrets.token_hex(3)
+    root = Path(tempfile.mkdtemp(prefix="rnn-hub-"))
+    os.chmod(root, 0o755)
+    for name in (".venv", "node_modules"):
+        (root / name).symlink_to(ROOT / name)
+    (root / "solutions").mkdir()
+    venv = ROOT / ".venv"
+    try:
+        check_student_python(HubSettings(course_root=ROOT))
+    except CourseError:  # a Python under /root (pyenv): the students get a layered venv
+        venv = _layered_venv(root / "student-venv")
+    s = HubSettings(venv=venv, course_root=root, state=root / "hub-state", exchange=root / "exchange",
+                    instructor=f"{prefix}i", students_group=f"{prefix}-students",
+                    instructors_group=f"{prefix}-instructors", port=_free_port(),
+                    hub_port=_free_port(), proxy_api_port=_free_port())
+    students = [f"{prefix}a", f"{prefix}b"]
+    hub = None
+    try:
+        setup(_write(root / "class.csv", "id,name\n" +
+                     "".join(f"{u},Student {u}\n" for u in students)), s)
+        hub = LiveHub(s, students, tmp_path_factory.mktemp("hub") / "jupyterhub.log").start()
+        hub.passwords = _passwords(s)
+        hub.prefix = prefix
+        yield hub
+    finally:
+        try:
+            if hub is not None:
+                hub.stop()
+        finally:
+            _delete_users(prefix)
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _fill_in_answers(path: Path) -> None:
+    """Put the solution's answer cells into a fetched notebook (what a good student does)."""
+    import nbformat
+
+    solution = nbformat.read(str(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"), 4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(str(path), 4)
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if c.metadata.get("nbgrader", {}).get("solution") and gid in answers:
+            c.source = answers[gid]
+    st = path.stat()
+    nbformat.write(nb, str(path))
+    os.chown(path, st.st_uid, st.st_gid)
+
+
+@needs_root
+def test_the_class_cycle_on_a_live_hub(class_hub):
+    """Log in through the form, spawn, fetch, submit, collect, grade, release feedback,
+    fetch feedback: every student step is the Assignments tab's own HTTP call."""
+    import json
+
+    import requests
+
+    from autograder.hub import collect, release, release_feedback
+
+    hub, s = class_hub, class_hub.s
+    a, b = hub.students
+    bad = requests.Session()
+    page = bad.get(f"{hub.base}/hub/login", timeout=30)
+    import re
+
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = bad.post(f"{hub.base}/hub/login", allow_redirects=False, timeout=60,
+                 data={"username": a, "password": "wrong", "_xsrf": xsrf})
+    assert r.status_code != 302 or "/login" in r.headers.get("Location", "")
+
+    sessions = {u: login(hub.base, u, hub.passwords[u]) for u in (a, b)}
+    for u in (a, b):
+        open_lab(sessions[u], hub.base, u)
+        listed = assignments(sessions[u], hub.base, u)
+        assert listed["success"] and listed["value"] == [], listed
+
+    release(LESSON, s)
+    for u in (a, b):
+        listed = assignments(sessions[u], hub.base, u)
+        assert [x["assignment_id"] for x in listed["value"]] == [LESSON], listed
+        assert listed["value"][0]["status"] == "released"
+        fetched = assignments(sessions[u], hub.base, u, "fetch")
+        assert fetched["value"][0]["status"] == "fetched", fetched
+        nb = Path(pwd.getpwnam(u).pw_dir) / LESSON / f"{LESSON}.ipynb"
+        assert nb.is_file() and pwd.getpwuid(nb.stat().st_uid).pw_name == u
+
+    _fill_in_answers(Path(pwd.getpwnam(a).pw_dir) / LESSON / f"{LESSON}.ipynb")
+    for u in (a, b):
+        submitted = assignments(sessions[u], hub.base, u, "submit")
+        assert any(x["status"] == "submitted" for x in submitted["value"]), submitted
+    assert assignments(sessions[a], hub.base, a, "submit")["value"]  # a submits twice
+    inbound = sorted(p.name for p in (s.exchange / COURSE_ID / "inbound").iterdir())
+    assert sum(n.startswith(f"{a}+{LESSON}+") for n in inbound) == 2, inbound
+    assert sum(n.startswith(f"{b}+{LESSON}+") for n in inbound) == 1, inbound
+
+    collect(LESSON, s)
+    for u in (a, b):
+        assert (s.course_root / "submitted" / u / LESSON / f"{LESSON}.ipynb").is_file()
+    p = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "grade",
+                        str(s.course_root / "submitted"), "--out", str(s.course_root / "grading")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    report = json.loads((s.course_root / "grading" / "report.json").read_text())
+    scores = _scores(report, LESSON)
+    # the right answers earn every automatic point; the free-text answers' points are given
+    # by hand (Formgrader), so the filled-in notebook is short of those only
+    assert scores[a][0] >= 0.9 * scores[a][1] > 0 and scores[b][0] == 0, scores
+
+    release_feedback(LESSON, s)
+    for u in (a, b):
+        listed = assignments(sessions[u], hub.base, u, "fetch_feedback")
+        entry = [x for x in listed["value"] if x["status"] == "submitted"]
+        subs = [sub for x in entry for sub in x.get("submissions", [])]
+        assert subs and subs[-1].get("has_local_feedback"), listed  # the latest, graded
+        pages = list((Path(pwd.getpwnam(u).pw_dir) / LESSON / "feedback").glob("*/*.html"))
+        assert pages, u
+        html = max(pages, key=lambda q: q.stat().st_mtime).read_text()
+        score, top = scores[u]
+        assert f"Score: {score:g} / {top:g}" in html, u  # their own score
+    # feedback is released only under the hash of each student's own submission secret
+    feedback = s.exchange / COURSE_ID / "feedback"
+    assert len(list(feedback.glob("*.html"))) == 2
+    for u in (a, b):
+        other = b if u == a else a
+        for target in (feedback, Path(pwd.getpwnam(other).pw_dir),
+                       s.course_root / "submitted", s.course_root / "grading",
+                       s.course_root / "solutions"):
+            p = subprocess.run(["setpriv", f"--reuid={u}", f"--regid={u}", "--init-groups",
+                                "/bin/sh", "-c", 'exec ls "$0"', str(target)],
+                               capture_output=True, text=True)
+            assert p.returncode != 0, (u, target, p.stdout)
+    hub.scores = scores
+
+
+def _scores(report, lesson) -> dict[str, tuple[float, float]]:
+    """(score, max score) per student from `rnn-course grade`'s report.json."""
+    return {r["student"]: (r["score"], r["max_score"]) for r in report["submissions"]
+            if r["lesson"] == lesson}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+needs_browser = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="needs Debian's chromium at /usr/bin/chromium; it always runs in CI")
+
+
+def _open_assignment_list(page) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").first.click()
+    page.locator("#released_assignments_list").first.wait_for(timeout=60_000)
+
+
+@needs_root
+@needs_browser
+def test_a_student_added_mid_term_works_in_the_assignments_panel(class_hub):
+    """A student added by `hub add-students` logs in through the form in Chromium, fetches
+    and submits lesson 03 by clicking in the Assignments panel, and fetches the feedback of
+    the instructor's grading there."""
+    from playwright.sync_api import sync_playwright
+
+    from autograder.hub import collect, release, release_feedback
+
+    hub, s = class_hub, class_hub.s
+    c = f"{hub.prefix}c"
+    assert setup(_write(s.course_root / "more.csv", f"id,name\n{c},Student C\n"), s).created \
+        == [c]
+    password = _passwords(s)[c]
+    release(LESSON, s)  # again, harmless
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{hub.base}/hub/login", timeout=60_000)
+            page.fill("#username_input", c)
+            page.fill("#password_input", password)
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{c}/lab**", timeout=240_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first \
+                .wait_for(timeout=120_000)
+            _open_assignment_list(page)
+            released = page.locator("#released_assignments_list .list_item", has_text=LESSON)
+            released.locator("button", has_text="Fetch").first.click(timeout=60_000)
+            fetched = page.locator("#fetched_assignments_list .list_item", has_text=LESSON)
+            fetched.locator("button", has_text="Submit").first.click(timeout=60_000)
+            submitted = page.locator("#submitted_assignments_list .list_item",
+                                     has_text=LESSON).first
+            submitted.wait_for(timeout=60_000)
+            assert (Path(pwd.getpwnam(c).pw_dir) / LESSON / f"{LESSON}.ipynb").is_file()
+
+            collect(LESSON, s)
+            g = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "grade",
+                                str(s.course_root / "submitted"), "--out",
+                                str(s.course_root / "grading")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=900)
+            assert g.returncode == 0, g.stdout[-2000:] + g.stderr[-3000:]
+            release_feedback(LESSON, s)
+
+            page.reload(wait_until="domcontentloaded")
+            page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first \
+                .wait_for(timeout=120_000)
+            _open_assignment_list(page)
+            submitted = page.locator("#submitted_assignments_list .list_item",
+                                     has_text=LESSON).first
+            submitted.locator("button", has_text="Fetch Feedback").first.click(timeout=60_000)
+            page.locator("#submitted_assignments_list", has_text="view feedback").first \
+                .wait_for(timeout=60_000)
+            page.screenshot(path=str(ROOT / "test-artifacts" / "hub-assignments.png"))
+        finally:
+            browser.close()
+    pages = list((Path(pwd.getpwnam(c).pw_dir) / LESSON / "feedback").glob("*/*.html"))
+    assert pages and "Score: 0 / " in pages[0].read_text()
+
+
+@needs_root
+def test_ctrl_c_stops_the_hub_and_every_server(class_hub):
+    import requests
+
+    hub = class_hub
+    a = hub.students[0]
+    session = login(hub.base, a, hub.passwords[a])
+    open_lab(session, hub.base, a)
+    assert _user_processes(a)
+    assert hub.stop() == 0
+    import time
+
+    deadline = time.monotonic() + 30
+    while _user_processes(a) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _user_processes(a)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{hub.base}/hub/api", timeout=5)
