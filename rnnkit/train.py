@@ -226,7 +226,11 @@ class _Live:
 
         self.curve = curve
         self.interval = LIVE_INTERVAL if interval is None else interval
-        self.fig = training_figure(curve=curve, title=title, floor=floor, widget=True)
+        # The figure is validated once, as a plain figure; wrapping it in a FigureWidget would
+        # validate it all again (its template included: most of a widget's creation time).
+        # This widget only ever gets lists of numbers written into the traces' x and y.
+        fig = training_figure(curve=curve, title=title, floor=floor)
+        self.fig = go.FigureWidget(fig.to_dict(), _validate=False)
         self._drawn = 0  # points of the history already on the figure
         self._last = -math.inf  # time of the last redraw
         display(self.fig)
