@@ -12,7 +12,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
-TIMEMACHINE = ROOT.parent / "shared" / "data" / "timemachine.txt"
+
+
+def shared_data_dir() -> Path | None:
+    """The course's shared data folder (never in the repository): ``$RNN_COURSE_SHARED_DATA``
+    if set, else the first ``shared/data`` beside the checkout or one of its parents (a git
+    worktree may sit deeper than the main checkout)."""
+    env = os.environ.get("RNN_COURSE_SHARED_DATA")
+    if env:
+        return Path(env)
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+_DATA = shared_data_dir()
+TIMEMACHINE = (_DATA or ROOT.parent / "shared" / "data") / "timemachine.txt"
 
 
 def median(values: Sequence[float]) -> float:

@@ -170,6 +170,18 @@ def _wait_for_change(page, old_first: float) -> None:
     )
 
 
+def _wait_for_lengths(page, n_norms: int, n_singular: int) -> None:
+    """Wait until the plot holds n_norms gradient norms and n_singular singular values."""
+    page.wait_for_function(
+        """([sel, n, h]) => {
+            const el = document.querySelector(sel);
+            return !!(el && el.data && el.data.length >= 3 && el.data[0].y && el.data[2].y &&
+                      el.data[0].y.length === n && el.data[2].y.length === h);
+        }""",
+        arg=[PLOT, n_norms, n_singular], timeout=30_000,
+    )
+
+
 @needs_browser
 def test_explorer_slider_changes_the_plot_in_a_real_browser(jupyter_lab):
     from playwright.sync_api import sync_playwright
@@ -224,6 +236,19 @@ def test_explorer_slider_changes_the_plot_in_a_real_browser(jupyter_lab):
             slope = lambda ys: (math.log(ys[0]) - math.log(ys[-1])) / T  # noqa: E731
             assert slope(high[0]["y"]) > slope(start[0]["y"]) > slope(low[0]["y"])
             assert "σ₁ = 1.500" in page.locator(".rnnkit-explorer-info").first.inner_text()
+
+            # the sliders' maximum size (the slowest setting, benchmarks/bench_explorer.py)
+            _set_slider(page, "rnnkit-explorer-length", "200")
+            _wait_for_lengths(page, 201, 32)
+            _set_slider(page, "rnnkit-explorer-hidden", "64")
+            _wait_for_lengths(page, 201, 64)
+            big = _traces(page)
+            assert len(big[1]["y"]) == 201
+            assert big[0]["y"][-1] == pytest.approx(1.0)  # dh_T/dh_T is the identity
+            assert big[1]["y"][0] == pytest.approx(1.5**200, rel=1e-3)  # tanh: gamma = 1
+            assert big[2]["y"][0] == pytest.approx(1.5, rel=1e-6)  # sigma_1 kept at H = 64
+            assert all(n <= b * (1 + 1e-9) for n, b in zip(big[0]["y"], big[1]["y"]) if n)
+            assert "H = 64" in page.locator(PLOT).first.evaluate("el => el.layout.title.text")
 
             page.locator(".rnnkit-explorer").first.screenshot(
                 path=str(ARTIFACTS / "lesson05-explorer.png"))

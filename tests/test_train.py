@@ -198,6 +198,84 @@ def test_live_plot_updates_one_widget(monkeypatch):
     assert list(fig.data[1].y) == [2.0, 2.0, 2.0]
 
 
+def _count_draws(monkeypatch):
+    """Record every redraw of the live plot: the number of points it drew."""
+    import rnnkit.train as train
+
+    draws = []
+    draw = train._Live._draw
+
+    def counting(self, history):
+        draws.append(len(history.step))
+        draw(self, history)
+
+    monkeypatch.setattr(train._Live, "_draw", counting)
+    return draws
+
+
+def test_live_plot_is_throttled_and_ends_on_the_returned_history(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setattr("rnnkit.train.LIVE_INTERVAL", 3600.0)  # nothing redraws on time alone
+    draws = _count_draws(monkeypatch)
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    hist = fit(model, _regression(), _mse, opt, epochs=5, eval_every=1, evaluate=lambda m: 2.0,
+               live=True, curve="perplexity", progress=False)
+    assert len(hist.step) == 40  # one point per step (an epoch adds none after its last step)
+    assert draws == [1, 40]  # the first point at once, then the final state
+    fig = shown[0]
+    assert list(fig.data[0].x) == hist.step
+    assert list(fig.data[0].y) == pytest.approx(hist.train_perplexity)
+    assert list(fig.data[1].y) == pytest.approx(hist.valid_perplexity)
+
+
+def test_live_plot_redraws_every_point_when_the_interval_is_zero(monkeypatch):
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    monkeypatch.setattr("rnnkit.train.LIVE_INTERVAL", 0.0)
+    draws = _count_draws(monkeypatch)
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fit(model, _regression(), _mse, opt, epochs=2, eval_every=4, live=True, progress=False)
+    assert draws == [1, 2, 3, 4]  # every point once, no second draw of the final state
+
+
+def test_live_plot_shows_what_was_recorded_when_training_stops_with_an_error(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setattr("rnnkit.train.LIVE_INTERVAL", 3600.0)
+    calls = []
+
+    def blows_up(model, batch):
+        calls.append(1)
+        return _mse(model, batch) * (math.inf if len(calls) > 6 else 1.0)
+
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(FloatingPointError, match="step 7"):
+        fit(model, _regression(), blows_up, opt, eval_every=2, live=True, progress=False)
+    assert list(shown[0].data[0].x) == [2, 4, 6]
+
+
+def test_clipping_records_the_same_norm_as_grad_global_norm():
+    seen = []
+
+    def loss_fn(model, batch):
+        return _mse(model, batch) * 50.0
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):  # after clipping: the clipped gradients' norm
+            seen.append(grad_global_norm(p for g in self.param_groups for p in g["params"]))
+            return super().step(closure)
+
+    model = nn.Linear(2, 1)
+    opt = Spy(model.parameters(), lr=0.001)
+    hist = fit(model, _regression(), loss_fn, opt, clip=1.0, progress=False)
+    for norm, clipped, after in zip(hist.grad_norm, hist.clipped, seen):
+        assert clipped == (norm > 1.0)
+        assert after == pytest.approx(min(norm, 1.0), rel=1e-5)
+
+
 def test_grad_global_norm_and_detach_state():
     a = torch.zeros(2, requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
