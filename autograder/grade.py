@@ -5,7 +5,8 @@ Steps (each a small function, composed by :func:`grade_command`):
 1. find the submissions (folder or zip) and check their shape;
 2. lay out an nbgrader course in ``DIR/nbgrader`` (a copy of the lessons' sources) and
    register every lesson in the gradebook ``DIR/gradebook.db``;
-3. grade each notebook in its own process (:mod:`autograder.worker`): the notebook is
+3. grade the notebooks in long-lived grading processes (:class:`WorkerPool`, one per
+   ``--workers``; :mod:`autograder.worker` says why one process may grade many): each is
    rebuilt from the lesson with only the student's answers taken over
    (:mod:`autograder.assemble`), the student's cells run in a sandboxed kernel under limits,
    the test cells run in the grader's process (:mod:`autograder.judge`), and the scores go
@@ -263,6 +264,12 @@ class WorkerPool:
     def _new(self) -> GradingWorker:
         self.started += 1
         return GradingWorker(self.ws, self.memory_bytes)
+
+    def warm(self, n: int) -> None:
+        """Start ``n`` workers now (they import the stack while the caller goes on)."""
+        started = [self._new() for _ in range(n)]
+        with self._lock:
+            self._idle.extend(started)
 
     def grade(self, request: dict, timeout: float) -> dict:
         with self._lock:
@@ -523,36 +530,45 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
             f"sqlite:///{out_dir / 'gradebook.db'}"
         needed = sorted({s.lesson for s in subs})
-        prepare_workspace(ws, needed, db_url)
-        hide = hidden_paths(ws, out_dir, folder.resolve())
-        results: dict[tuple[str, str], NotebookResult] = {}
-        todo = []
-        for sub in subs:
-            digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
-            done = None if settings.regrade else load_finished(out_dir, sub, digest)
-            if done is not None and _autograded_path(ws, sub).is_file() or (
-                    done is not None and done.status not in ("graded", "timeout")):
-                results[(sub.student, sub.lesson)] = done
-            else:
-                todo.append((sub, digest))
-        if len(todo) < len(subs):
-            print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
-                  "(use --regrade to grade them again)", flush=True)
-        client = None
-        if settings.scheduler:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise CourseError("--scheduler needs dask.distributed: pip install "
-                                  "'rnn-course[cluster]'") from None
-            try:
-                client = Client(settings.scheduler, timeout=30)
-            except OSError as e:
-                raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
-                    from None
-            n_workers = len(client.scheduler_info().get("workers", {}))
-            settings.workers = max(settings.workers, 2 * max(1, n_workers))
-        workers = WorkerPool(ws, settings.memory_bytes) if client is None else None
+        workers = None
+        if not settings.scheduler and subs:  # started now: their imports overlap the set-up
+            ws.mkdir(parents=True, exist_ok=True)
+            workers = WorkerPool(ws, settings.memory_bytes)
+            workers.warm(min(max(1, settings.workers), len(subs)))
+        try:
+            prepare_workspace(ws, needed, db_url)
+            hide = hidden_paths(ws, out_dir, folder.resolve())
+            results: dict[tuple[str, str], NotebookResult] = {}
+            todo = []
+            for sub in subs:
+                digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
+                done = None if settings.regrade else load_finished(out_dir, sub, digest)
+                if done is not None and _autograded_path(ws, sub).is_file() or (
+                        done is not None and done.status not in ("graded", "timeout")):
+                    results[(sub.student, sub.lesson)] = done
+                else:
+                    todo.append((sub, digest))
+            if len(todo) < len(subs):
+                print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
+                      "(use --regrade to grade them again)", flush=True)
+            client = None
+            if settings.scheduler:
+                try:
+                    from distributed import Client
+                except ImportError:
+                    raise CourseError("--scheduler needs dask.distributed: pip install "
+                                      "'rnn-course[cluster]'") from None
+                try:
+                    client = Client(settings.scheduler, timeout=30)
+                except OSError as e:
+                    raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
+                        from None
+                n_workers = len(client.scheduler_info().get("workers", {}))
+                settings.workers = max(settings.workers, 2 * max(1, n_workers))
+        except BaseException:
+            if workers is not None:
+                workers.close()
+            raise
         try:
             with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
                     tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
