@@ -180,14 +180,18 @@ def _request(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path
 
 class GradingWorker:
     """One long-lived ``python -m autograder.worker`` process: a JSON request per line on its
-    stdin, a ``RESULT`` line back per notebook."""
+    stdin, a ``RESULT`` line back per notebook. ``uids``: sandbox user ids held (locked) here
+    for the worker's kernels, for its whole life; when it ends, every process of theirs is
+    killed and they are released."""
 
-    def __init__(self, ws: Path, memory_bytes: int):
+    def __init__(self, ws: Path, memory_bytes: int, uids: list[tuple[int, int]] | None = None):
         import selectors
 
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self.uids = list(uids or [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes))],
+            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes)),
+             *(str(uid) for uid, _ in self.uids)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=str(ws), start_new_session=True,
         )
@@ -230,14 +234,24 @@ class GradingWorker:
         return {"success": False, "status": "crashed", "recycle": True,
                 "error": f"the grading process ended without a result (exit {code})"}
 
-    def close(self) -> None:
+    def close(self, wait: float = 0.0) -> None:
+        """End the process: at once, or after up to ``wait`` seconds for it to end by itself
+        once its stdin is closed (it then stops the kernel it started ahead)."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+        if wait > 0:
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
         self._sel.close()
         _kill_group(self.proc)
         self.proc.stdout.close()
+        for uid, fd in self.uids:  # whatever its kernels left, the kernel started ahead too
+            UidPool.release(uid, fd)
+        self.uids = []
 
 
 class WorkerPool:
@@ -262,8 +276,20 @@ class WorkerPool:
         self.started = 0
 
     def _new(self) -> GradingWorker:
+        """A worker; a long-lived one (``spare``) in the root sandbox gets two user ids of
+        its own, between which its kernels alternate (:class:`autograder.worker.KernelSlots`)."""
+        from .kernel import isolation_available
+
+        uids = []
+        if self.spare and isolation_available() == "user+mounts":
+            try:
+                uids = [UidPool().acquire() for _ in range(2)]
+            except BaseException:
+                for uid, fd in uids:
+                    UidPool.release(uid, fd)
+                raise
         self.started += 1
-        return GradingWorker(self.ws, self.memory_bytes)
+        return GradingWorker(self.ws, self.memory_bytes, uids)
 
     def warm(self, n: int) -> None:
         """Start ``n`` workers now (they import the stack while the caller goes on)."""
@@ -281,7 +307,8 @@ class WorkerPool:
         outcome = worker.grade(request, timeout)
         if outcome.get("recycle") or not outcome.get("success") or \
                 worker.graded >= self.MAX_NOTEBOOKS:
-            worker.close()
+            answered = outcome.get("status") not in ("timeout", "crashed")
+            worker.close(wait=3.0 if answered else 0.0)
             worker = self._new() if self.spare else None
         if worker is not None:
             with self._lock:
@@ -292,7 +319,7 @@ class WorkerPool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.close()
+            worker.close(wait=3.0)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -573,9 +600,9 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
             with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
                     tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
 
-                def task(sub, digest):
+                def task(sub, digest):  # the pool's workers hold their kernels' user ids
                     held = UidPool().acquire() if isolation == "user+mounts" and client is None \
-                        else None
+                        and workers is None else None
                     try:
                         t0 = time.monotonic()
                         return (*execute_one(ws, sub, settings, hide, held and held[0], client,
@@ -584,7 +611,9 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
                         if held:
                             UidPool.release(*held)
 
-                futures = [pool.submit(task, sub, digest) for sub, digest in todo]
+                # lesson by lesson: the kernel a worker starts ahead has the lesson's modules
+                futures = [pool.submit(task, sub, digest)
+                           for sub, digest in sorted(todo, key=lambda t: t[0].lesson)]
                 for fut in as_completed(futures):
                     sub, status, reason, info, seconds, digest = fut.result()
                     r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)
