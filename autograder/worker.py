@@ -18,9 +18,13 @@ cell is compiled once and then re-run in a fresh namespace for every notebook: w
 modules already imported that costs milliseconds, and each notebook's tests still start
 from the setup's own objects and seeds, never from what the previous notebook's tests left.
 
+Kernels start warm: while a notebook runs, the next notebook's sandboxed kernel is already
+starting, with the lesson's modules imported (:class:`KernelSlots`), so a notebook waits
+neither for Python, ipykernel and torch to start nor for the sandbox to be set up.
+
 Why that is safe: student code never runs in this process — it runs in the sandboxed
-kernel, which is a new process (new user, new namespaces) for every notebook and is killed
-with everything it started when the notebook ends. What reaches this process from a kernel
+kernel, which is a new process (new namespaces, a user id no other running kernel has) for
+every notebook and is killed with everything it started when the notebook ends. What reaches this process from a kernel
 is data decoded under limits (:mod:`rnnkit.remote`). Each result still says ``recycle``
 when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
 memory limit, a reply was too large, grading raised): the parent then replaces this
@@ -313,6 +317,8 @@ def setup_imports(source, files: dict[str, str]) -> list[str]:
                 except (ImportError, ValueError):
                     continue
                 mods.append(name)
+    if mods:  # plotly's renderers import nbformat (and jsonschema's grammars): ~1 s at once
+        mods.append("nbformat")
     return mods
 
 
