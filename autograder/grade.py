@@ -5,7 +5,8 @@ Steps (each a small function, composed by :func:`grade_command`):
 1. find the submissions (folder or zip) and check their shape;
 2. lay out an nbgrader course in ``DIR/nbgrader`` (a copy of the lessons' sources) and
    register every lesson in the gradebook ``DIR/gradebook.db``;
-3. grade each notebook in its own process (:mod:`autograder.worker`): the notebook is
+3. grade the notebooks in long-lived grading processes (:class:`WorkerPool`, one per
+   ``--workers``; :mod:`autograder.worker` says why one process may grade many): each is
    rebuilt from the lesson with only the student's answers taken over
    (:mod:`autograder.assemble`), the student's cells run in a sandboxed kernel under limits,
    the test cells run in the grader's process (:mod:`autograder.judge`), and the scores go
@@ -179,14 +180,18 @@ def _request(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path
 
 class GradingWorker:
     """One long-lived ``python -m autograder.worker`` process: a JSON request per line on its
-    stdin, a ``RESULT`` line back per notebook."""
+    stdin, a ``RESULT`` line back per notebook. ``uids``: sandbox user ids held (locked) here
+    for the worker's kernels, for its whole life; when it ends, every process of theirs is
+    killed and they are released."""
 
-    def __init__(self, ws: Path, memory_bytes: int):
+    def __init__(self, ws: Path, memory_bytes: int, uids: list[tuple[int, int]] | None = None):
         import selectors
 
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        self.uids = list(uids or [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes))],
+            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes)),
+             *(str(uid) for uid, _ in self.uids)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd=str(ws), start_new_session=True,
         )
@@ -229,14 +234,24 @@ class GradingWorker:
         return {"success": False, "status": "crashed", "recycle": True,
                 "error": f"the grading process ended without a result (exit {code})"}
 
-    def close(self) -> None:
+    def close(self, wait: float = 0.0) -> None:
+        """End the process: at once, or after up to ``wait`` seconds for it to end by itself
+        once its stdin is closed (it then stops the kernel it started ahead)."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+        if wait > 0:
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
         self._sel.close()
         _kill_group(self.proc)
         self.proc.stdout.close()
+        for uid, fd in self.uids:  # whatever its kernels left, the kernel started ahead too
+            UidPool.release(uid, fd)
+        self.uids = []
 
 
 class WorkerPool:
@@ -261,8 +276,26 @@ class WorkerPool:
         self.started = 0
 
     def _new(self) -> GradingWorker:
+        """A worker; a long-lived one (``spare``) in the root sandbox gets two user ids of
+        its own, between which its kernels alternate (:class:`autograder.worker.KernelSlots`)."""
+        from .kernel import isolation_available
+
+        uids = []
+        if self.spare and isolation_available() == "user+mounts":
+            try:
+                uids = [UidPool().acquire() for _ in range(2)]
+            except BaseException:
+                for uid, fd in uids:
+                    UidPool.release(uid, fd)
+                raise
         self.started += 1
-        return GradingWorker(self.ws, self.memory_bytes)
+        return GradingWorker(self.ws, self.memory_bytes, uids)
+
+    def warm(self, n: int) -> None:
+        """Start ``n`` workers now (they import the stack while the caller goes on)."""
+        started = [self._new() for _ in range(n)]
+        with self._lock:
+            self._idle.extend(started)
 
     def grade(self, request: dict, timeout: float) -> dict:
         with self._lock:
@@ -274,7 +307,8 @@ class WorkerPool:
         outcome = worker.grade(request, timeout)
         if outcome.get("recycle") or not outcome.get("success") or \
                 worker.graded >= self.MAX_NOTEBOOKS:
-            worker.close()
+            answered = outcome.get("status") not in ("timeout", "crashed")
+            worker.close(wait=3.0 if answered else 0.0)
             worker = self._new() if self.spare else None
         if worker is not None:
             with self._lock:
@@ -285,7 +319,7 @@ class WorkerPool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.close()
+            worker.close(wait=3.0)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -523,43 +557,52 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
             f"sqlite:///{out_dir / 'gradebook.db'}"
         needed = sorted({s.lesson for s in subs})
-        prepare_workspace(ws, needed, db_url)
-        hide = hidden_paths(ws, out_dir, folder.resolve())
-        results: dict[tuple[str, str], NotebookResult] = {}
-        todo = []
-        for sub in subs:
-            digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
-            done = None if settings.regrade else load_finished(out_dir, sub, digest)
-            if done is not None and _autograded_path(ws, sub).is_file() or (
-                    done is not None and done.status not in ("graded", "timeout")):
-                results[(sub.student, sub.lesson)] = done
-            else:
-                todo.append((sub, digest))
-        if len(todo) < len(subs):
-            print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
-                  "(use --regrade to grade them again)", flush=True)
-        client = None
-        if settings.scheduler:
-            try:
-                from distributed import Client
-            except ImportError:
-                raise CourseError("--scheduler needs dask.distributed: pip install "
-                                  "'rnn-course[cluster]'") from None
-            try:
-                client = Client(settings.scheduler, timeout=30)
-            except OSError as e:
-                raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
-                    from None
-            n_workers = len(client.scheduler_info().get("workers", {}))
-            settings.workers = max(settings.workers, 2 * max(1, n_workers))
-        workers = WorkerPool(ws, settings.memory_bytes) if client is None else None
+        workers = None
+        if not settings.scheduler and subs:  # started now: their imports overlap the set-up
+            ws.mkdir(parents=True, exist_ok=True)
+            workers = WorkerPool(ws, settings.memory_bytes)
+            workers.warm(min(max(1, settings.workers), len(subs)))
+        try:
+            prepare_workspace(ws, needed, db_url)
+            hide = hidden_paths(ws, out_dir, folder.resolve())
+            results: dict[tuple[str, str], NotebookResult] = {}
+            todo = []
+            for sub in subs:
+                digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
+                done = None if settings.regrade else load_finished(out_dir, sub, digest)
+                if done is not None and _autograded_path(ws, sub).is_file() or (
+                        done is not None and done.status not in ("graded", "timeout")):
+                    results[(sub.student, sub.lesson)] = done
+                else:
+                    todo.append((sub, digest))
+            if len(todo) < len(subs):
+                print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
+                      "(use --regrade to grade them again)", flush=True)
+            client = None
+            if settings.scheduler:
+                try:
+                    from distributed import Client
+                except ImportError:
+                    raise CourseError("--scheduler needs dask.distributed: pip install "
+                                      "'rnn-course[cluster]'") from None
+                try:
+                    client = Client(settings.scheduler, timeout=30)
+                except OSError as e:
+                    raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
+                        from None
+                n_workers = len(client.scheduler_info().get("workers", {}))
+                settings.workers = max(settings.workers, 2 * max(1, n_workers))
+        except BaseException:
+            if workers is not None:
+                workers.close()
+            raise
         try:
             with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
                     tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
 
-                def task(sub, digest):
+                def task(sub, digest):  # the pool's workers hold their kernels' user ids
                     held = UidPool().acquire() if isolation == "user+mounts" and client is None \
-                        else None
+                        and workers is None else None
                     try:
                         t0 = time.monotonic()
                         return (*execute_one(ws, sub, settings, hide, held and held[0], client,
@@ -568,7 +611,9 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
                         if held:
                             UidPool.release(*held)
 
-                futures = [pool.submit(task, sub, digest) for sub, digest in todo]
+                # lesson by lesson: the kernel a worker starts ahead has the lesson's modules
+                futures = [pool.submit(task, sub, digest)
+                           for sub, digest in sorted(todo, key=lambda t: t[0].lesson)]
                 for fut in as_completed(futures):
                     sub, status, reason, info, seconds, digest = fut.result()
                     r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)

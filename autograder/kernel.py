@@ -83,6 +83,19 @@ def user_processes(uid: int) -> list[int]:
     return found
 
 
+def live_user_processes(uid: int) -> list[int]:
+    """Process ids of ``uid`` that can still run (zombies left out)."""
+    live = []
+    for pid in user_processes(uid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X"):
+                    live.append(pid)
+        except OSError:
+            continue
+    return live
+
+
 def kill_user_processes(uid: int) -> int:
     """Kill every process of ``uid`` (what a kernel left behind: forks, sleepers)."""
     import signal
@@ -141,11 +154,34 @@ class UidPool:
         os.close(fd)
 
 
+# The kernel's own launcher (``python -m ipykernel_launcher``) with the course's modules
+# imported first: trusted code from the Python environment, run before the kernel answers
+# its first message and so before any student byte reaches it. A module that fails to
+# import is left for the notebook to import (and report) itself.
+PRELOAD_LAUNCHER = (
+    "def _rnn_launch(mods):\n"
+    "    import sys\n"
+    "    if sys.path and sys.path[0] == '':\n"
+    "        del sys.path[0]\n"
+    "    for m in mods:\n"
+    "        try:\n"
+    "            __import__(m)\n"
+    "        except Exception:\n"
+    "            pass\n"
+    "    from ipykernel import kernelapp\n"
+    "    kernelapp.launch_new_instance()\n"
+    "_rnn_launch({mods!r})\n"
+)
+
+
 class _SandboxedManager(KernelManager):
     sandbox_json: str = "{}"
+    preload: tuple = ()
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if self.preload and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+            cmd[1:3] = ["-c", PRELOAD_LAUNCHER.format(mods=list(self.preload))]
         return [sys.executable, "-m", "autograder.sandbox", self.sandbox_json, "--", *cmd]
 
 
@@ -161,7 +197,8 @@ def kernel_env() -> dict:
 
 class GradingKernel:
     def __init__(self, limits: Limits, hide: list[Path], isolation: str | None = None,
-                 uid: int | None = None, files: dict[str, str] | None = None):
+                 uid: int | None = None, files: dict[str, str] | None = None,
+                 preload: list[str] | tuple = ()):
         self.limits = limits
         self.files = dict(files or {})  # written into the kernel's working folder at start
         self.isolation = isolation or isolation_available()
@@ -185,7 +222,9 @@ class GradingKernel:
         self.km = _SandboxedManager(kernel_name="python3", transport="ipc",
                                     ip=os.path.join(self._ipc, "k"), context=self.context)
         self.km.sandbox_json = cfg.to_json()
+        self.km.preload = tuple(preload)
         self.kc = None
+        self._log = None
 
     def _ipc_folder(self, cfg: SandboxConfig) -> str:
         """A folder for the kernel's sockets that only the grader and the kernel's user can
@@ -201,15 +240,26 @@ class GradingKernel:
         return folder
 
     def start(self, timeout: float = 90) -> None:
+        self.launch()
+        self.connect(timeout)
+
+    def launch(self) -> None:
+        """Start the kernel's process and return at once: it enters its sandbox and imports
+        its modules while the caller goes on (:meth:`connect` waits for it)."""
         env = kernel_env()
         env["HOME"] = self._tmp.name
-        log_path = Path(self._tmp.name) / "kernel-stderr.log"
-        self._log = open(log_path, "wb")
+        self._log = open(Path(self._tmp.name) / "kernel-stderr.log", "wb")
         self.km.start_kernel(env=env, cwd=self._tmp.name, stderr=self._log)
+        # connected now: ZeroMQ connects as soon as the kernel binds its sockets
         self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
+
+    def connect(self, timeout: float = 90) -> None:
+        """Wait until the launched kernel answers; then install the judge's server and write
+        :attr:`files` into its folder (nothing else has run in it before)."""
+        log_path = Path(self._tmp.name) / "kernel-stderr.log"
         try:
-            self.kc.wait_for_ready(timeout=timeout)
+            self._wait_ready(timeout)
         except RuntimeError as e:
             self._log.flush()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
@@ -218,13 +268,38 @@ class GradingKernel:
         if run.status != "ok":
             raise RuntimeError(f"the grading kernel could not start ({run.ename}: {run.evalue})")
 
+    def _wait_ready(self, timeout: float) -> None:
+        """Until the kernel has answered a ``kernel_info`` request on both channels: its
+        busy/idle status for the request seen on IOPub proves that IOPub is subscribed, so
+        no output of the first cell can be lost. (``wait_for_ready`` proves the same by
+        draining IOPub for 0.2 s, on every notebook's critical path.)"""
+        deadline = time.monotonic() + timeout
+        asked: set[str] = set()
+        next_ask = 0.0
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_ask:
+                if not self.km.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                asked.add(self.kc.kernel_info())
+                next_ask = time.monotonic() + 1.0
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.05)
+            except Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") in asked and \
+                    msg["msg_type"] == "status" and \
+                    msg["content"].get("execution_state") == "idle":
+                return
+        raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
     def _files_code(self) -> str:
         """Code that writes ``self.files`` into the kernel's working folder (as the kernel's
         own user, inside its sandbox), where the notebook imports them from."""
         if not self.files:
             return ""
-        return (f"import pathlib as _p\nfor _n, _t in {self.files!r}.items():\n"
-                "    _p.Path(_n).write_text(_t, encoding='utf-8')\ndel _p, _n, _t\n")
+        return (f"import importlib as _i, pathlib as _p\nfor _n, _t in {self.files!r}.items():\n"
+                "    _p.Path(_n).write_text(_t, encoding='utf-8')\n"
+                "_i.invalidate_caches()\ndel _i, _p, _n, _t\n")
 
     def alive(self) -> bool:
         return self.km.is_alive()

@@ -18,9 +18,13 @@ cell is re-run in a fresh namespace for every notebook: with its modules already
 that costs milliseconds, and each notebook's tests still start from the setup's own
 objects and seeds, never from what the previous notebook's tests left.
 
+Kernels start warm: while a notebook runs, the next notebook's sandboxed kernel is already
+starting, with the lesson's modules imported (:class:`KernelSlots`), so a notebook waits
+neither for Python, ipykernel and torch to start nor for the sandbox to be set up.
+
 Why that is safe: student code never runs in this process — it runs in the sandboxed
-kernel, which is a new process (new user, new namespaces) for every notebook and is killed
-with everything it started when the notebook ends. What reaches this process from a kernel
+kernel, which is a new process (new namespaces, a user id no other running kernel has) for
+every notebook and is killed with everything it started when the notebook ends. What reaches this process from a kernel
 is data decoded under limits (:mod:`rnnkit.remote`). Each result still says ``recycle``
 when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
 memory limit, a reply was too large, grading raised): the parent then replaces this
@@ -46,7 +50,13 @@ import nbformat  # noqa: E402
 
 from .assemble import assemble, is_test  # noqa: E402
 from .judge import GradingTimeout, Judge, StudentCodeError  # noqa: E402
-from .kernel import GradingKernel, Limits  # noqa: E402
+from .kernel import (  # noqa: E402
+    GradingKernel,
+    Limits,
+    isolation_available,
+    kill_user_processes,
+    live_user_processes,
+)
 
 
 def _error_output(ename: str, evalue: str):
@@ -79,24 +89,118 @@ def _as_points(value) -> float | None:
     return None
 
 
-def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
-                 uid: int | None = None, files: dict[str, str] | None = None) -> dict:
-    """Execute ``nb`` in place. Returns what happened to the notebook as a whole.
-
-    ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder."""
-    start = time.monotonic()
-    status, reason = "ok", ""
-    recycle = False  # anything unusual: the parent replaces this process afterwards
+def _start_kernel(limits: Limits, hide: list[Path], isolation: str | None, uid: int | None,
+                  files: dict[str, str] | None, preload: list[str]) -> GradingKernel:
     for attempt in range(3):  # a kernel that fails to start is never the student's doing
-        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid, files=files)
+        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid, files=files,
+                               preload=preload)
         try:
             kernel.start()
-            break
+            return kernel
         except Exception:
             kernel.shutdown()
             if attempt == 2:
                 raise
             time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+class KernelSlots:
+    """The next notebook's kernel, started while the current notebook runs.
+
+    Every notebook still gets a kernel of its own that no student byte has touched: a new
+    process in a new sandbox (private mounts and network, its own user, limits), which has
+    only imported the course's modules (trusted code from the Python environment) and
+    waited. What it saves is the time to start Python and ipykernel, enter the sandbox and
+    import numpy and torch, which now overlaps the previous notebook instead of delaying
+    this one. The parent gives this worker two sandbox user ids of its own
+    (:class:`autograder.kernel.UidPool`, held by the parent for the worker's life), and the
+    two kernels alternate between them, so the kernel waiting for the next notebook never
+    shares a user with the kernel running student code: that code cannot signal, trace or
+    read the waiting kernel, and cannot enter its socket folder or its private ``/tmp``.
+    Before a user id gets a new kernel, every process of the kernel it had before is killed;
+    if one survives, the kernel is not started and this worker asks to be replaced. The
+    lesson's hand-outs are written into the kernel's folder when the notebook takes the
+    kernel, before its first cell. Without the root sandbox (``limits`` isolation) kernels
+    would share the grader's user, so none is started ahead."""
+
+    def __init__(self, uids: list[int] | None = None):
+        self.uids = list(uids or [])
+        self.ready: GradingKernel | None = None
+        self.ready_key: tuple | None = None
+        self.unclean = False  # a user id still ran processes after its kernel ended
+
+    @staticmethod
+    def _key(limits: Limits, hide: list[Path], isolation: str) -> tuple:
+        return repr(limits), tuple(str(h) for h in hide), isolation
+
+    def take(self, limits: Limits, hide: list[Path], isolation: str, uid: int | None,
+             files: dict[str, str] | None, preload: list[str]) -> GradingKernel:
+        """A kernel for this notebook: the one started ahead if it was started for the same
+        limits and hidden paths, else a new one."""
+        kernel, key, self.ready, self.ready_key = self.ready, self.ready_key, None, None
+        if kernel is not None:
+            if key == self._key(limits, hide, isolation):
+                kernel.files = dict(files or {})
+                try:
+                    kernel.connect()
+                    return kernel
+                except Exception:
+                    pass
+            kernel.shutdown()
+        if self.uids:
+            uid = self.uids[0]
+            kill_user_processes(uid)
+        return _start_kernel(limits, hide, isolation, uid, files, preload)
+
+    def prepare(self, limits: Limits, hide: list[Path], isolation: str, preload: list[str],
+                busy_uid: int | None) -> None:
+        """Start the next notebook's kernel under the user id the current kernel does not
+        use (nothing when this worker has no user ids of its own)."""
+        free = [u for u in self.uids if u != busy_uid]
+        if isolation != "user+mounts" or not free:
+            return
+        uid = free[0]
+        kill_user_processes(uid)
+        if live_user_processes(uid):
+            self.unclean = True
+            return
+        kernel = GradingKernel(limits, hide, isolation=isolation, uid=uid, preload=preload)
+        try:
+            kernel.launch()
+        except Exception:
+            kernel.shutdown()
+            return
+        self.ready, self.ready_key = kernel, self._key(limits, hide, isolation)
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self.ready.shutdown()
+        self.ready = self.ready_key = None
+
+
+SLOTS = KernelSlots()  # this worker's; given its user ids by main()
+
+
+def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
+                 uid: int | None = None, files: dict[str, str] | None = None,
+                 slots: KernelSlots | None = None, preload: list[str] | None = None) -> dict:
+    """Execute ``nb`` in place. Returns what happened to the notebook as a whole.
+
+    ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder.
+    ``slots``: where the kernel comes from and where the next one is started ahead (by
+    default none is: a new kernel under ``uid``). ``preload``: modules the kernel imports
+    before it answers (the lesson's setup imports)."""
+    start = time.monotonic()
+    status, reason = "ok", ""
+    recycle = False  # anything unusual: the parent replaces this process afterwards
+    isolation = isolation or isolation_available()
+    preload = list(preload or [])
+    slots = slots if slots is not None else KernelSlots()
+    kernel = slots.take(limits, hide, isolation, uid, files, preload)
+    t_kernel = time.monotonic()
+    slots.prepare(limits, hide, isolation, preload, kernel.uid)
+    t_ahead = time.monotonic()
     try:
         judge = Judge(kernel, timeout=limits.cell_seconds)
         setup_source = None
@@ -148,10 +252,16 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 judge.run_trusted(cell.source)
     finally:
         isolation_used = kernel.isolation
+        t_cells = time.monotonic()
         kernel.shutdown()
+        if kernel.uid is not None and live_user_processes(kernel.uid):
+            recycle = True  # something of this notebook's survived its kernel
+    timing = {"kernel": t_kernel - start, "ahead": t_ahead - t_kernel,
+              "cells": t_cells - t_ahead, "shutdown": time.monotonic() - t_cells}
     return {"status": status, "reason": reason, "isolation": isolation_used,
-            "recycle": recycle or status != "ok",
-            "seconds": round(time.monotonic() - start, 2)}
+            "recycle": recycle or status != "ok" or slots.unclean,
+            "seconds": round(time.monotonic() - start, 2),
+            "timing": {k: round(v, 3) for k, v in timing.items()}}
 
 
 def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], budget: float,
@@ -168,11 +278,48 @@ def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], bud
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
     use_handouts(handouts)
     info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
-                        files)
+                        files, SLOTS, setup_imports(source, files))
     out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
     return {"success": True, **info}
+
+
+def setup_imports(source, files: dict[str, str]) -> list[str]:
+    """The modules the lesson's setup cell imports (from the lesson's source, never from the
+    student's notebook), hand-outs left out: what the kernel imports before it answers."""
+    import ast
+    import importlib.util
+
+    handouts = {Path(n).stem for n in files}
+    mods: list[str] = []
+    for cell in source.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") != "setup":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            return []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in handouts or name in mods:
+                    continue
+                try:
+                    if importlib.util.find_spec(top) is None:
+                        continue
+                except (ImportError, ValueError):
+                    continue
+                mods.append(name)
+    if mods:  # plotly's renderers import nbformat (and jsonschema's grammars): ~1 s at once
+        mods.append("nbformat")
+    return mods
 
 
 _HANDOUTS: list[str] = []  # the hand-out folder on sys.path now (one lesson's at a time)
@@ -227,13 +374,15 @@ def limit_own_memory(kernel_bytes: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m autograder.worker MEMORY_BYTES``: serve requests until stdin closes."""
+    """``python -m autograder.worker MEMORY_BYTES [UID ...]``: serve requests until stdin
+    closes. The user ids are this worker's own, for its kernels (:class:`KernelSlots`)."""
     signal.signal(signal.SIGTERM, lambda *_: os._exit(1))
     results = os.fdopen(os.dup(1), "w", encoding="utf-8")  # RESULT lines only
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # whatever else is printed goes nowhere
     os.close(quiet)
     limit_own_memory(int(argv[0]) if argv else 4 * 1024**3)
+    SLOTS.uids = [int(u) for u in argv[1:]]
     try:
         warm_up()
     except Exception:  # the first notebook imports what it needs, and reports any error
@@ -245,6 +394,7 @@ def main(argv: list[str]) -> int:
             outcome = {"success": False, "error": f"{type(e).__name__}: {e}", "recycle": True}
         results.write("RESULT " + json.dumps(outcome) + "\n")
         results.flush()
+    SLOTS.close()
     os._exit(0)
 
 

@@ -7,10 +7,13 @@ throw-away nbgrader course with the course's own ``autograder/nbgrader_config.py
 (``nbgrader generate_assignment`` then ``nbgrader autograde`` per lesson, which grades one
 notebook at a time). Three measurements:
 
-1. throughput (notebooks per minute) of each, and their ratio (target: at least 1.8x);
+1. throughput (notebooks per minute, in all and per worker) of each, CPU seconds per
+   notebook, and their ratio (target: at least 2.5x);
 2. time per notebook beyond its own cells' execution: ``rnn-course grade --workers 1`` on
-   one solution copy per lesson, against nbclient running the same notebook in a fresh
-   kernel (target: under 0.5 s beyond the sum of the cells' execution times);
+   ``--overhead-copies`` solution copies per lesson (one batch, so that the worker is the
+   long-lived one a class is graded by; the median notebook counts, the first is shown too),
+   against nbclient running the same notebook in a fresh kernel (target: under 0.5 s beyond
+   the sum of the cells' execution times);
 3. peak memory (summed RSS of the grader's whole process tree, sampled every 0.1 s) of
    ``rnn-course grade --workers 2`` as the class grows (``--memory-classes``; target: flat).
 
@@ -129,19 +132,25 @@ def stock_course(tmp: Path, lessons: list[str], subs: Path, log: Path) -> tuple[
     return wall + t_setup, peak, {"setup_s": t_setup, "setup_cpu": cpu_setup, "scores": scores}
 
 
-def overhead(tmp: Path, lessons: list[str]) -> list[tuple]:
-    """Per lesson: rnn-course's time for one notebook (--workers 1) minus its cells' time."""
+def overhead(tmp: Path, lessons: list[str], copies: int) -> list[tuple]:
+    """Per lesson: rnn-course's time per notebook (--workers 1, ``copies`` solution copies in
+    one batch; the median) minus its cells' time."""
     rows = []
     for lesson in lessons:
         subs = tmp / f"one-{lesson}" / "submitted"
-        make_class(subs, [lesson], 1)
+        for i in range(copies):
+            dest = subs / f"s{i:03d}" / lesson
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / "solutions" / lesson / f"{lesson}.ipynb", dest)
         path = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
         plain_wall, cells = run_notebook(path)
         _, _, report = rnn_course(subs, tmp / f"one-{lesson}" / "out", 1,
                                   tmp / f"one-{lesson}.log")
-        graded = report["submissions"][0]["seconds"]
-        rows.append((lesson, cells, plain_wall, graded, graded - cells, graded - plain_wall,
-                     "yes" if graded - cells < 0.5 else "NO"))
+        times = [s["seconds"] for s in sorted(report["submissions"],
+                                               key=lambda s: s["student"])]
+        graded = median(times)
+        rows.append((lesson, cells, plain_wall, times[0], graded, graded - cells,
+                     graded - plain_wall, "yes" if graded - cells < 0.5 else "NO"))
     return rows
 
 
@@ -154,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="class sizes for the memory measurement (first lesson only)")
     ap.add_argument("--skip-stock", action="store_true")
     ap.add_argument("--skip-overhead", action="store_true")
+    ap.add_argument("--overhead-copies", type=int, default=3,
+                    help="solution copies per lesson graded in one batch for measurement 2")
     ap.add_argument("--keep", help="keep the work folder here instead of a temporary one")
     args = ap.parse_args(argv)
     lessons = all_lessons() if args.lessons == ["all"] else args.lessons
@@ -163,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: .venv/bin/python benchmarks/bench_grading.py --lessons {' '.join(args.lessons)} "
           f"--students {args.students} --memory-classes {' '.join(map(str, args.memory_classes))}"
           + (" --skip-stock" if args.skip_stock else "")
-          + (" --skip-overhead" if args.skip_overhead else ""))
+          + (" --skip-overhead" if args.skip_overhead else
+             f" --overhead-copies {args.overhead_copies}"))
     print(f"work folder: {tmp}", flush=True)
     try:
         subs = tmp / "class" / "submitted"
@@ -172,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         rn_wall, rn_peak, report = rnn_course(subs, tmp / "class" / "out", 2, tmp / "rnn-course.log")
         rn_cpu = CPU["seconds"]
         per_nb = [s["seconds"] for s in report["submissions"]]
-        rows = [("rnn-course grade --workers 2", n, rn_wall, 60 * n / rn_wall, rn_cpu,
-                 rn_peak / MB)]
+        rows = [("rnn-course grade --workers 2", n, rn_wall, 60 * n / rn_wall,
+                 60 * n / rn_wall / 2, rn_cpu, rn_cpu / n, rn_peak / MB)]
         print(f"  rnn-course --workers 2: {rn_wall:.1f} s for {n} notebooks", flush=True)
         ratio = None
         if not args.skip_stock:
@@ -181,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             st_wall, st_peak, st = stock_course(tmp, lessons, subs, tmp / "stock.log")
             st_cpu = CPU["seconds"]
             rows.append(("stock: generate_assignment + autograde", n, st_wall, 60 * n / st_wall,
-                         st_cpu, st_peak / MB))
+                         60 * n / st_wall, st_cpu, st_cpu / n, st_peak / MB))
             ag_wall, ag_cpu = st_wall - st["setup_s"], st_cpu - st["setup_cpu"]
-            rows.append(("stock: nbgrader autograde alone", n, ag_wall, 60 * n / ag_wall, ag_cpu,
-                         st_peak / MB))
+            rows.append(("stock: nbgrader autograde alone", n, ag_wall, 60 * n / ag_wall,
+                         60 * n / ag_wall, ag_cpu, ag_cpu / n, st_peak / MB))
             ratio = ag_wall / rn_wall
             print(f"  stock nbgrader: {st_wall:.1f} s (generate_assignment {st['setup_s']:.1f} s)",
                   flush=True)
@@ -193,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"1. Throughput on the same class ({args.students} submissions x "
               f"{len(lessons)} lesson(s): {', '.join(lessons)})")
-        print(table(["grader", "notebooks", "wall s", "notebooks/min", "CPU s", "peak RSS MB"],
-                    rows))
+        print(table(["grader", "notebooks", "wall s", "notebooks/min", "per worker", "CPU s",
+                     "CPU s/notebook", "peak RSS MB"], rows))
+        print("   (stock autograde grades one notebook at a time: one worker)")
         if ratio is not None:
             print(f"   throughput ratio rnn-course / stock autograde alone: {ratio:.2f}x (target "
-                  f"1.8x: {'met' if ratio >= 1.8 else 'MISSED'}); counting stock's "
+                  f"2.5x: {'met' if ratio >= 2.5 else 'MISSED'}); counting stock's "
                   f"generate_assignment runs too (rnn-course's wall includes its own set-up): "
                   f"{st_wall / rn_wall:.2f}x")
             print(f"   CPU time per notebook: rnn-course {rn_cpu / n:.1f} s, stock autograde "
@@ -208,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   rnn-course seconds per notebook (2 at a time): median {median(per_nb):.1f}, "
               f"max {max(per_nb):.1f}")
         if not args.skip_overhead:
-            orows = overhead(tmp, lessons)
+            orows = overhead(tmp, lessons, args.overhead_copies)
             print()
-            print("2. Time per notebook beyond its own cells (one solution copy, --workers 1, "
-                  "seconds)")
-            print(table(["lesson", "cells", "nbclient wall", "rnn-course", "beyond cells",
-                         "beyond nbclient", "< 0.5 s"], orows))
+            print(f"2. Time per notebook beyond its own cells ({args.overhead_copies} solution "
+                  "copies in one batch, --workers 1, seconds; 'rnn-course' is the median)")
+            print(table(["lesson", "cells", "nbclient wall", "rnn-course first", "rnn-course",
+                         "beyond cells", "beyond nbclient", "< 0.5 s"], orows))
         if args.memory_classes:
             mrows = []
             lesson = lessons[0]
