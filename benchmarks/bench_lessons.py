@@ -1,7 +1,8 @@
 """Wall time of every solution notebook run top to bottom in a fresh kernel, and of the course.
 
 Each notebook is executed with nbclient exactly as ``jupyter nbconvert --execute`` does (a new
-kernel per notebook, the notebook's folder as working directory, widget state not stored);
+kernel per notebook, the notebook's folder as working directory, widget state not stored;
+the lesson's hand-outs written beside it first, as ``rnn-course release`` writes them);
 the time includes starting the kernel and importing the stack. "cells" is the sum of the
 cells' own execution times (from nbclient's timing metadata); the rest is kernel start-up and
 messaging. Budget: each lesson under 30 s, the whole course under 150 s.
@@ -22,6 +23,8 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine_line, median, table  # noqa: E402
+
+from autograder.release import write_handouts  # noqa: E402
 
 LESSON_BUDGET = 30.0
 COURSE_BUDGET = 150.0
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(machine_line())
     print(f"command: .venv/bin/python benchmarks/bench_lessons.py --repeat {args.repeat}"
           + (f" --lessons {' '.join(args.lessons)}" if args.lessons else ""))
+    for p in paths:  # a lesson that builds on earlier ones imports their hand-outs
+        write_handouts(p.stem)
     runs: dict[str, list[tuple[float, float]]] = {p.stem: [] for p in paths}
     course_walls = []
     for _ in range(args.repeat):
