@@ -124,7 +124,7 @@ def read_class_list(path: Path, instructor: str | None = None) -> list[Student]:
             problems.append(f"{where}: expected 2 fields (id,name), found {len(row)}.")
             continue
         sid, name = row[0].strip(), row[1].strip()
-        if not USER_NAME.match(sid):
+        if not USER_NAME.fullmatch(sid):
             problems.append(f"{where}: '{sid}' is not a valid user name (lower-case letters, "
                             "digits, '_' and '-', starting with a letter or '_', at most 32).")
             continue
