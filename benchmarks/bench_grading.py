@@ -108,7 +108,11 @@ def stock_course(tmp: Path, lessons: list[str], subs: Path, log: Path) -> tuple[
         shutil.copytree(ROOT / "solutions" / lesson, course / "solutions" / lesson)
     config = (ROOT / "autograder" / "nbgrader_config.py").read_text()
     config += (f"\nc.CourseDirectory.root = {str(course)!r}\n"
-               f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n")
+               f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"
+               # the course's config puts these beside the course folder; here they are inside
+               f"c.CourseDirectory.submitted_directory = 'submitted'\n"
+               f"c.CourseDirectory.autograded_directory = 'autograded'\n"
+               f"c.CourseDirectory.feedback_directory = 'feedback'\n")
     (course / "nbgrader_config.py").write_text(config)
     nbgrader = str(VENV_BIN / "nbgrader")
     t_setup = time.perf_counter()
