@@ -26,31 +26,11 @@ from typing import Any
 import nbformat
 
 from rnnkit import remote
+from rnnkit.errors import GradingTimeout
+from rnnkit.errors import rebuild as _rebuild
 
 from .guard import forbidden_modules
 from .kernel import GradingKernel
-
-
-class StudentCodeError(Exception):
-    """The student's code raised this exception (its name is kept)."""
-
-
-class GradingTimeout(Exception):
-    pass
-
-
-def _rebuild(ename: str, evalue: str) -> BaseException:
-    if ename == "NotImplementedError":
-        return NotImplementedError(evalue)
-    if ename == "NameError":
-        return NameError(evalue)
-    if ename == "CheckFailed":
-        from rnnkit.checks import CheckFailed
-
-        return CheckFailed(evalue)
-    if ename in ("TimeoutError", "KernelDied"):
-        return GradingTimeout(evalue)
-    return StudentCodeError(f"{ename}: {evalue}" if evalue else ename)
 
 
 class Connection:

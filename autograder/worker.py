@@ -48,8 +48,10 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 
+from rnnkit.errors import GradingTimeout, student_sentence  # noqa: E402
+
 from .assemble import assemble, is_test  # noqa: E402
-from .judge import GradingTimeout, Judge, StudentCodeError  # noqa: E402
+from .judge import Judge  # noqa: E402
 from .kernel import (  # noqa: E402
     GradingKernel,
     Limits,
@@ -64,16 +66,8 @@ def _error_output(ename: str, evalue: str):
 
 
 def _message(ename: str, evalue: str) -> tuple[str, str]:
-    """The failure as shown to the student: a check's sentence, or what went wrong."""
-    if ename in ("CheckFailed", "NotImplementedError", "NameError"):
-        from rnnkit.checks import failure_sentence
-
-        return ename, failure_sentence(ename, evalue, where="test")
-    if ename == GradingTimeout.__name__:
-        return "TimeoutError", evalue
-    if ename == StudentCodeError.__name__:
-        return "Error", f"your code raised {evalue}"
-    return ename, f"{ename}: {evalue}" if evalue else ename
+    """The failure as shown to the student (:func:`rnnkit.errors.student_sentence`)."""
+    return student_sentence(ename, evalue, where="test")
 
 
 def _as_points(value) -> float | None:

@@ -2,7 +2,7 @@
 
 Every test cell's result is printed on one line; the exit status is 0 only when every
 test cell passed. Exercises not answered yet are listed as such, and a failed test says what
-the grader's feedback says (:func:`failed_test_sentence`): the same words for every exercise
+the grader's feedback says (:mod:`rnnkit.errors`, :func:`failed_test_sentence`): the same words for every exercise
 not answered yet, whatever it holds (a function or a value). JupyterLab's Validate button
 shows the same lines (:mod:`rnnkit.lab`). The kernel talks to this process over IPC
 sockets, so nothing is printed on stderr.
@@ -13,6 +13,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+from .errors import UNANSWERED, student_sentence
+
+__all__ = ["UNANSWERED", "failed_test_sentence", "report", "validate_command",
+           "validate_notebook"]
 
 
 def _load(path: Path):
@@ -33,18 +38,11 @@ def _load(path: Path):
         raise ValueError(f"{path}: not a valid notebook ({e}).") from None
 
 
-UNANSWERED = "this exercise is not answered yet."
-
-
 def failed_test_sentence(ename: str, evalue: str) -> str:
-    """A failed test cell's sentence: the grader's (:func:`rnnkit.checks.failure_sentence`
+    """A failed test cell's sentence: the grader's (:func:`rnnkit.errors.student_sentence`
     for a test), so a test of an exercise not answered yet reads the same whether the
     exercise holds a function or a value, in validate and in the feedback."""
-    from .checks import failure_sentence
-
-    if ename == "NotImplementedError":
-        evalue = ""  # the grader does not see which stub raised it either
-    return failure_sentence(ename, evalue, where="test")
+    return student_sentence(ename, evalue, where="test")[1]
 
 
 def _ipc_prefix() -> str:
@@ -88,8 +86,6 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
         if km.has_kernel:  # nbclient leaves a kernel it was given running
             km.shutdown_kernel()
         _remove_ipc_files(km)
-    from .checks import failure_sentence
-
     rows = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -98,10 +94,9 @@ def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, st
             continue
         err = _error(cell)
         if meta.get("solution") and not meta.get("grade"):
-            if err and err[0] == "NotImplementedError":
-                rows.append((gid, "unanswered", UNANSWERED))
-            elif err:
-                rows.append((gid, "error", failure_sentence(*err)))
+            if err:
+                status = "unanswered" if err[0] == "NotImplementedError" else "error"
+                rows.append((gid, status, student_sentence(*err, where="answer")[1]))
             continue
         if meta.get("grade"):
             if err is None:
