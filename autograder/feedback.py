@@ -20,13 +20,15 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from rnnkit.limits import LIMITS
+
 from .grade import NotebookResult
 
 CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
        "form-action 'none'; frame-src 'none'; style-src 'unsafe-inline'; img-src data:; "
        "font-src data:")
 _SAFE_IMAGES = ("image/png", "image/jpeg")
-MAX_TEXT = 64 * 1024  # characters of one output kept in the page
+MAX_TEXT = LIMITS.feedback_chars  # characters of one output kept in the page
 
 
 def _text(value) -> str:

@@ -36,6 +36,8 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
+from rnnkit.limits import LIMITS
+
 from .course import ROOT, CourseError, lesson_ids, nbgrader_failure, read_notebook_json
 from .kernel import UidPool
 from .release import nbgrader_api
@@ -46,10 +48,10 @@ from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
 class GradeSettings:
     """Limits per notebook (all have safe defaults) and how to run the batch."""
 
-    cell_timeout: int = 120  # seconds per cell
-    notebook_timeout: int = 600  # seconds per notebook
-    memory_bytes: int = 4 * 1024**3  # address space of the student's kernel
-    output_bytes: int = 256 * 1024  # output kept per cell
+    cell_timeout: int = int(LIMITS.cell_seconds)  # seconds per cell
+    notebook_timeout: int = int(LIMITS.notebook_seconds)  # seconds per notebook
+    memory_bytes: int = LIMITS.memory_bytes  # address space of the student's kernel
+    output_bytes: int = LIMITS.output_bytes  # output kept per cell
     workers: int = 1
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
     db_url: str | None = None

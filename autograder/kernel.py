@@ -28,6 +28,8 @@ import nbformat
 import zmq
 from jupyter_client import KernelManager
 
+from rnnkit.limits import LIMITS, Limits
+
 from .sandbox import SandboxConfig
 
 BOOTSTRAP = (
@@ -37,17 +39,9 @@ BOOTSTRAP = (
 )
 
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # any one message from the kernel, before decoding
+MAX_MESSAGE_BYTES = LIMITS.message_bytes  # any one message from the kernel, before decoding
 REPLY_GRACE_SECONDS = 2.0  # after the kernel went idle, how long a reply may still take
 IPC_ROOT = "/run/rnn-course"
-
-
-@dataclass
-class Limits:
-    cell_seconds: float = 120.0
-    output_bytes: int = 256 * 1024
-    memory_bytes: int = 4 * 1024**3
-    max_processes: int = 256
 
 
 @dataclass
@@ -209,7 +203,7 @@ class GradingKernel:
         keep = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix,
                                                  Path(rnnkit.__file__).parent)}
         cfg = SandboxConfig(memory_bytes=limits.memory_bytes,
-                            max_processes=limits.max_processes,
+                            max_processes=limits.max_processes, file_bytes=limits.file_bytes,
                             hide=[str(p) for p in hide], keep=sorted(keep),
                             privileged=self.isolation == "user+mounts",
                             workdir=self._tmp.name)

@@ -41,9 +41,9 @@ PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 @dataclass
 class SandboxConfig:
-    memory_bytes: int = 4 * 1024**3
-    max_processes: int = 64
-    file_bytes: int = 256 * 1024**2
+    memory_bytes: int  # the three limits: rnnkit.limits.Limits, given by the kernel
+    max_processes: int
+    file_bytes: int
     hide: list[str] = field(default_factory=list)
     keep: list[str] = field(default_factory=list)  # must stay visible (Python, rnnkit)
     user: int = 65534

@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from .limits import LIMITS
+
 __all__ = ["encode", "decode", "KernelServer", "MAX_REPLY_BYTES", "ValueTooLarge"]
 
-MAX_REPLY_BYTES = 12 * 1024 * 1024  # below the grader's limit on any one message
+MAX_REPLY_BYTES = LIMITS.reply_bytes  # below the grader's limit on any one message
 MAX_DEPTH = 50
 MAX_ITEMS = 2_000_000
 MAX_STRING = 1_000_000
