@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from rnnkit.limits import LIMITS
+
 from .course import CourseError
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
-MAX_ZIP_BYTES = 2 * 1024**3
+MAX_NOTEBOOK_BYTES = LIMITS.notebook_bytes
+MAX_ZIP_BYTES = LIMITS.zip_bytes
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class Problems(list):
         self.invalid: dict[tuple[str, str | None], str] = {}
 
 
+def check_source(path: Path) -> None:
+    """Raise :class:`CourseError` unless ``path`` is a folder or a zip file."""
+    if not path.exists():
+        raise CourseError(f"{path}: no such file or folder.")
+    if not path.is_dir() and not zipfile.is_zipfile(path):
+        raise CourseError(f"{path}: neither a folder nor a zip file.")
+
+
 @contextmanager
 def staged(path: Path) -> Iterator[tuple[Path, Problems]]:
     """Yield a folder holding the submissions. A zip is unpacked safely into a temporary
@@ -43,13 +53,10 @@ def staged(path: Path) -> Iterator[tuple[Path, Problems]]:
     reverse) is not unpacked, is noted, and makes the submission it belongs to invalid with
     that reason; every other submission is graded."""
     path = Path(path)
-    if not path.exists():
-        raise CourseError(f"{path}: no such file or folder.")
+    check_source(path)
     if path.is_dir():
         yield path, Problems()
         return
-    if not zipfile.is_zipfile(path):
-        raise CourseError(f"{path}: neither a folder nor a zip file.")
     problems = Problems()
     bad: list[tuple[tuple[str, ...], str]] = []
     with tempfile.TemporaryDirectory(prefix="rnn-submissions-") as tmp:

@@ -41,14 +41,11 @@ import sys
 import time
 from pathlib import Path
 
-# Importing jsonschema (through nbformat) builds a grammar for the optional rfc3987_syntax
-# format checker, about 0.9 s of a process that lives for one notebook; notebooks never use
-# that format, so the checker is left out.
-sys.modules.setdefault("rfc3987_syntax", None)
-
+# autograder/__init__.py leaves jsonschema's rfc3987_syntax format checker out (0.9 s).
 import nbformat  # noqa: E402
 
 from rnnkit.errors import GradingTimeout, student_sentence  # noqa: E402
+from rnnkit.limits import LIMITS  # noqa: E402
 
 from .assemble import assemble, is_test  # noqa: E402
 from .judge import Judge  # noqa: E402
@@ -348,7 +345,7 @@ def warm_up() -> None:
     import rnnkit.remote  # noqa: F401
 
 
-GRADER_MEMORY_BYTES = 6 * 1024**3
+GRADER_MEMORY_BYTES = LIMITS.grader_memory_bytes
 
 
 def limit_own_memory(kernel_bytes: int) -> None:
@@ -375,7 +372,7 @@ def main(argv: list[str]) -> int:
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # whatever else is printed goes nowhere
     os.close(quiet)
-    limit_own_memory(int(argv[0]) if argv else 4 * 1024**3)
+    limit_own_memory(int(argv[0]) if argv else LIMITS.memory_bytes)
     SLOTS.uids = [int(u) for u in argv[1:]]
     try:
         warm_up()

@@ -15,12 +15,14 @@ import sys
 from pathlib import Path
 
 from .errors import UNANSWERED, student_sentence
+from .limits import LIMITS
 
 __all__ = ["UNANSWERED", "failed_test_sentence", "report", "validate_command",
            "validate_notebook"]
 
 
 def _load(path: Path):
+    sys.modules.setdefault("rfc3987_syntax", None)  # jsonschema's unused format checker: 1 s
     import nbformat
 
     if not path.is_file():
@@ -67,7 +69,7 @@ def _error(cell) -> tuple[str, str] | None:
     return None
 
 
-def validate_notebook(path: Path, timeout: int = 120) -> list[tuple[str, str, str]]:
+def validate_notebook(path: Path, timeout: float = LIMITS.cell_seconds) -> list[tuple[str, str, str]]:
     """Execute ``path`` (not saved) and return ``(cell id, status, message)`` per graded cell."""
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -121,7 +123,7 @@ def report(rows: list[tuple[str, str, str]]) -> tuple[list[str], int]:
     return lines, (1 if failed or not tests else 0)
 
 
-def validate_command(notebook: str, timeout: int = 120) -> int:
+def validate_command(notebook: str, timeout: float = LIMITS.cell_seconds) -> int:
     path = Path(notebook)
     try:
         rows = validate_notebook(path, timeout=timeout)
