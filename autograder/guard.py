@@ -1,7 +1,7 @@
 """``forbid`` for hidden tests: rnnkit's own version of an exercise cannot answer it.
 
-In a notebook kernel it patches the modules there (see :mod:`rnnkit.guard`). When the grader
-runs the test (see :mod:`autograder.judge`), the student's functions live in another
+In a notebook kernel it patches the modules there (see :mod:`rnnkit._grading.guard`). When
+the grader runs the test (see :mod:`autograder.judge`), the student's functions live in another
 process, so the modules are also recorded here and every call into the student's kernel made
 inside the block asks the kernel to forbid them for the duration of the call.
 """
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import ModuleType
 
-from rnnkit.guard import forbid as _forbid_here
+from rnnkit._grading.guard import forbid as _forbid_here
 
 __all__ = ["forbid", "forbidden_modules"]
 

@@ -6,7 +6,7 @@ modules the setup imported, so running the setup again for the next notebook cos
 milliseconds and starts that notebook from the setup's own seeds and objects. A name the
 test uses that the judge does not have — the student's
 functions and variables — is looked up in the student's kernel: data comes back by value
-(see :mod:`rnnkit.remote`), functions and other objects as :class:`Remote` proxies whose
+(see :mod:`rnnkit._grading.remote`), functions and other objects as :class:`Remote` proxies whose
 calls run in the kernel. Checks, reference answers and scores stay here, so nothing the
 student's code does (patching numpy or the checks, inspecting frames, printing fake results)
 can turn a wrong answer into points.
@@ -25,7 +25,7 @@ from typing import Any
 
 import nbformat
 
-from rnnkit import remote
+from rnnkit._grading import remote
 from rnnkit.errors import GradingTimeout
 from rnnkit.errors import rebuild as _rebuild
 

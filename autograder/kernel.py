@@ -2,7 +2,7 @@
 
 :class:`GradingKernel` runs code with a wall-time limit per cell, keeps at most a fixed
 number of output bytes per cell (a flood of prints costs the grader nothing), notices when
-the kernel dies, and answers the judge's requests (see :mod:`rnnkit.remote`).
+the kernel dies, and answers the judge's requests (see :mod:`rnnkit._grading.remote`).
 
 The grader reaches the kernel over ZeroMQ ``ipc://`` (Unix) sockets in a folder of its own
 that only the grader and the kernel's user can enter (the kernel has no network), and it
@@ -33,7 +33,7 @@ from rnnkit.limits import LIMITS, Limits
 from .sandbox import SandboxConfig
 
 BOOTSTRAP = (
-    "from rnnkit.remote import KernelServer as _rnn_KernelServer\n"
+    "from rnnkit._grading.remote import KernelServer as _rnn_KernelServer\n"
     "__rnn_rpc__ = _rnn_KernelServer(globals()).handle\n"
     "del _rnn_KernelServer\n"
 )

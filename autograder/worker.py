@@ -25,7 +25,7 @@ neither for Python, ipykernel and torch to start nor for the sandbox to be set u
 Why that is safe: student code never runs in this process — it runs in the sandboxed
 kernel, which is a new process (new namespaces, a user id no other running kernel has) for
 every notebook and is killed with everything it started when the notebook ends. What reaches this process from a kernel
-is data decoded under limits (:mod:`rnnkit.remote`). Each result still says ``recycle``
+is data decoded under limits (:mod:`rnnkit._grading.remote`). Each result still says ``recycle``
 when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
 memory limit, a reply was too large, grading raised): the parent then replaces this
 process, as it does after :data:`autograder.grade.WorkerPool.MAX_NOTEBOOKS` notebooks
@@ -341,8 +341,8 @@ def warm_up() -> None:
     import torch  # noqa: F401
 
     import rnnkit  # noqa: F401
+    import rnnkit._grading.remote  # noqa: F401
     import rnnkit.checks  # noqa: F401
-    import rnnkit.remote  # noqa: F401
 
 
 GRADER_MEMORY_BYTES = LIMITS.grader_memory_bytes
@@ -350,7 +350,7 @@ GRADER_MEMORY_BYTES = LIMITS.grader_memory_bytes
 
 def limit_own_memory(kernel_bytes: int) -> None:
     """The grading process's own address space is bounded (values from the kernel are
-    bounded before they are expanded too, see :mod:`rnnkit.remote`); the kernel, a child,
+    bounded before they are expanded too, see :mod:`rnnkit._grading.remote`); the kernel, a child,
     may still get its own limit up to ``kernel_bytes``."""
     import resource
 

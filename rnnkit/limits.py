@@ -4,7 +4,7 @@
 (``rnn-course grade --timeout/--notebook-timeout/--memory``), and :class:`Limits` is also
 what one grading kernel is started with. The module lives in rnnkit because both sides use
 it: ``rnn-course validate`` gives a cell the same time as the grader, and the codec that runs
-inside a grading kernel (:mod:`rnnkit.remote`) keeps its replies below the grader's limit on
+inside a grading kernel (:mod:`rnnkit._grading.remote`) keeps its replies below the grader's limit on
 one message. It holds no answer and imports nothing.
 """
 

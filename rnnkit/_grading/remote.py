@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .limits import LIMITS
+from ..limits import LIMITS
 
 __all__ = ["encode", "decode", "KernelServer", "MAX_REPLY_BYTES", "ValueTooLarge"]
 
