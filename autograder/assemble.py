@@ -24,6 +24,8 @@ import re
 
 import nbformat
 
+from rnnkit.validate import is_grade, is_solution  # nbgrader.utils' own tests, written out
+
 
 def _gid(cell) -> str | None:
     meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -32,12 +34,12 @@ def _gid(cell) -> str | None:
 
 
 def is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    """An autograded test cell: graded code that is not an answer."""
+    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
 
 
 def is_answer(cell) -> bool:
-    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
+    return is_solution(cell)
 
 
 def defined_names(source: str) -> set[str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 from .errors import UNANSWERED, student_sentence
 from .limits import LIMITS
 
-__all__ = ["UNANSWERED", "failed_test_sentence", "report", "validate_command",
-           "validate_notebook"]
+__all__ = ["UNANSWERED", "failed_test_sentence", "is_grade", "is_solution", "report",
+           "validate_command", "validate_notebook"]
 
 
 def _load(path: Path):
@@ -45,6 +45,20 @@ def failed_test_sentence(ename: str, evalue: str) -> str:
     for a test), so a test of an exercise not answered yet reads the same whether the
     exercise holds a function or a value, in validate and in the feedback."""
     return student_sentence(ename, evalue, where="test")[1]
+
+
+def is_grade(cell) -> bool:
+    """nbgrader's ``nbgrader.utils.is_grade``: a graded cell (a test, or a manual answer).
+
+    The same test as nbgrader's, written out because importing ``nbgrader`` costs about
+    1.5 s of CPU (its package imports its server extensions and gradebook), paid by every
+    ``validate`` and every grading worker; ``tests/test_layout.py`` checks both agree."""
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("grade", False))
+
+
+def is_solution(cell) -> bool:
+    """nbgrader's ``nbgrader.utils.is_solution``: an answer cell (see :func:`is_grade`)."""
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
 
 
 def _ipc_prefix() -> str:
@@ -90,17 +104,16 @@ def validate_notebook(path: Path, timeout: float = LIMITS.cell_seconds) -> list[
         _remove_ipc_files(km)
     rows = []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id")
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code" or not gid:
             continue
         err = _error(cell)
-        if meta.get("solution") and not meta.get("grade"):
+        if is_solution(cell) and not is_grade(cell):
             if err:
                 status = "unanswered" if err[0] == "NotImplementedError" else "error"
                 rows.append((gid, status, student_sentence(*err, where="answer")[1]))
             continue
-        if meta.get("grade"):
+        if is_grade(cell):
             if err is None:
                 rows.append((gid, "passed", ""))
             else:
