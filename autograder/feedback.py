@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from .grade import NotebookResult
+from .results import NotebookResult
 
 CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
        "form-action 'none'; frame-src 'none'; style-src 'unsafe-inline'; img-src data:; "

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
@@ -39,44 +39,15 @@ from nbgrader.api import Gradebook, MissingEntry
 from .course import ROOT, CourseError, lesson_ids, nbgrader_failure, read_notebook_json
 from .kernel import UidPool
 from .release import nbgrader_api
+from .results import (
+    CellResult,
+    GradeSettings,
+    NotebookResult,
+    load_finished,
+    notebook_digest,
+    save_finished,
+)
 from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
-
-
-@dataclass
-class GradeSettings:
-    """Limits per notebook (all have safe defaults) and how to run the batch."""
-
-    cell_timeout: int = 120  # seconds per cell
-    notebook_timeout: int = 600  # seconds per notebook
-    memory_bytes: int = 4 * 1024**3  # address space of the student's kernel
-    output_bytes: int = 256 * 1024  # output kept per cell
-    workers: int = 1
-    scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
-    db_url: str | None = None
-    regrade: bool = False  # grade again notebooks already graded in this output folder
-
-
-@dataclass
-class CellResult:
-    grade_id: str
-    kind: str  # "test" (autograded) or "manual"
-    score: float | None
-    max_score: float
-    status: str  # passed, partial, failed, not graded, needs manual grading
-    message: str = ""
-
-
-@dataclass
-class NotebookResult:
-    student: str
-    lesson: str
-    status: str  # graded, missing, invalid, timeout, crashed
-    reason: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    seconds: float = 0.0
-    cells: list[CellResult] = field(default_factory=list)
-
 
 # ---------------------------------------------------------------- workspace
 
@@ -414,40 +385,6 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
         result.max_score = float(sum(c.max_score for c in result.cells))
 
 
-def _digest(*paths: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(p.read_bytes() if p.is_file() else b"<missing>")
-    return h.hexdigest()
-
-
-def _result_path(out_dir: Path, sub: Submission) -> Path:
-    return out_dir / "results" / sub.student / f"{sub.lesson}.json"
-
-
-def load_finished(out_dir: Path, sub: Submission, digest: str) -> NotebookResult | None:
-    """A result recorded by an earlier run for exactly this notebook and lesson source."""
-    path = _result_path(out_dir, sub)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("digest") != digest:
-        return None
-    cells = [CellResult(**c) for c in data["result"].pop("cells")]
-    return NotebookResult(**data["result"], cells=cells)
-
-
-def save_finished(out_dir: Path, sub: Submission, digest: str, result: NotebookResult) -> None:
-    path = _result_path(out_dir, sub)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"digest": digest, "result": asdict(result)}))
-    os.replace(tmp, path)  # a result file is whole or absent
-
-
 def _settings_dict(settings: GradeSettings) -> dict:
     return {k: v for k, v in asdict(settings).items() if k not in ("db_url",)}
 
@@ -524,7 +461,7 @@ def finish_one(ws: Path, db_url: str, out_dir: Path, sub: Submission, status: st
                             ("graded", "timeout") else "crashed", reason)
     collect(ws, db_url, sub, result)
     result.seconds = round(seconds, 2)
-    save_finished(out_dir, sub, digest, result)
+    save_finished(out_dir, digest, result)
     return result
 
 
@@ -568,8 +505,9 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
             results: dict[tuple[str, str], NotebookResult] = {}
             todo = []
             for sub in subs:
-                digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
-                done = None if settings.regrade else load_finished(out_dir, sub, digest)
+                digest = notebook_digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
+                done = None if settings.regrade else \
+                    load_finished(out_dir, sub.student, sub.lesson, digest)
                 if done is not None and _autograded_path(ws, sub).is_file() or (
                         done is not None and done.status not in ("graded", "timeout")):
                     results[(sub.student, sub.lesson)] = done
