@@ -48,23 +48,29 @@ from .results import (
     save_finished,
 )
 from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
+from .workspace import STEPS, Workspace
 
 # ---------------------------------------------------------------- workspace
 
 
-def prepare_workspace(ws: Path, lessons: list[str], db_url: str, root: Path = ROOT) -> None:
-    """Copy each lesson's source into ``ws/solutions`` and register it in the gradebook."""
+def _workspace(ws: Workspace | Path) -> Workspace:
+    return ws if isinstance(ws, Workspace) else Workspace(ws)
+
+
+def prepare_workspace(ws: Workspace, lessons: list[str], db_url: str, root: Path = ROOT) -> None:
+    """Copy each lesson's source into the workspace and register it in the gradebook."""
+    course = Workspace(root)
     for lesson in lessons:
-        dest = ws / "solutions" / lesson
+        dest = ws.folder("source", lesson)
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(root / "solutions" / lesson, dest,
+        shutil.copytree(course.folder("source", lesson), dest,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     from .release import write_handouts
 
     for lesson in lessons:
-        write_handouts(lesson, ws)  # released with the lesson, as `rnn-course release` does
-    api = nbgrader_api(ws, db_url)
+        write_handouts(lesson, ws.root)  # released with the lesson, as `rnn-course release` does
+    api = nbgrader_api(ws.root, db_url)
     for lesson in lessons:
         result = api.generate_assignment(lesson, force=True, create=True)
         if not result["success"]:
@@ -72,18 +78,10 @@ def prepare_workspace(ws: Path, lessons: list[str], db_url: str, root: Path = RO
                               f"({nbgrader_failure(result)}).")
 
 
-def _submitted_path(ws: Path, sub: Submission) -> Path:
-    return ws / "submitted" / sub.student / sub.lesson / f"{sub.lesson}.ipynb"
-
-
-def _autograded_path(ws: Path, sub: Submission) -> Path:
-    return ws / "autograded" / sub.student / sub.lesson / f"{sub.lesson}.ipynb"
-
-
-def stage_submission(ws: Path, sub: Submission) -> str | None:
+def stage_submission(ws: Workspace, sub: Submission) -> str | None:
     """Copy one notebook into nbgrader's submitted folder, normalised to the current
     nbformat. Returns a reason when it cannot be graded (missing, too large, malformed)."""
-    dest = _submitted_path(ws, sub)
+    dest = ws.notebook("submitted", sub.lesson, sub.student)
     if dest.parent.exists():
         shutil.rmtree(dest.parent)
     if sub.invalid:
@@ -122,11 +120,12 @@ def store_grades(db_url: str, sub: Submission, notebook=None) -> None:
     SaveAutoGrades().preprocess(notebook, resources)
 
 
-def hidden_paths(ws: Path, out_dir: Path, submissions: Path, root: Path = ROOT) -> list[Path]:
+def hidden_paths(ws: Workspace, out_dir: Path, submissions: Path, root: Path = ROOT
+                 ) -> list[Path]:
     """What student code must not see: reference answers, lesson sources, the course's
     history, the gradebook and everybody's notebooks and feedback."""
-    paths = [root / "autograder", root / "solutions", root / ".git", ws,
-             out_dir / "feedback", out_dir / "results", submissions]
+    paths = [root / "autograder", root / STEPS["source"], root / ".git", ws.root,
+             ws.feedback_folder, out_dir / "results", submissions]
     paths += [p for p in out_dir.glob("gradebook.db*")]
     protected = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
                  (root / "rnnkit").resolve()]
@@ -138,10 +137,14 @@ def hidden_paths(ws: Path, out_dir: Path, submissions: Path, root: Path = ROOT) 
     return [p for p in paths if safe(p)]
 
 
-def _request(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+def _request(ws: Workspace | Path, sub: Submission, settings: GradeSettings, hide: list[Path],
              uid: int | None) -> dict:
+    ws = _workspace(ws)
     return {
-        "ws": str(ws), "lesson": sub.lesson, "student": sub.student,
+        "release": str(ws.notebook("release", sub.lesson)),
+        "source": str(ws.notebook("source", sub.lesson)),
+        "submitted": str(ws.notebook("submitted", sub.lesson, sub.student)),
+        "autograded": str(ws.notebook("autograded", sub.lesson, sub.student)),
         "limits": {"cell_seconds": settings.cell_timeout,
                    "output_bytes": settings.output_bytes,
                    "memory_bytes": settings.memory_bytes},
@@ -299,15 +302,15 @@ class WorkerPool:
         self.close()
 
 
-def run_worker(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-               uid: int | None, pool: WorkerPool | None = None) -> dict:
+def run_worker(ws: Workspace | Path, sub: Submission, settings: GradeSettings,
+               hide: list[Path], uid: int | None, pool: WorkerPool | None = None) -> dict:
     """Grade one staged notebook in a grading worker (``pool``'s, or a worker started for
     this notebook alone); past the notebook limit the worker is killed."""
     request = _request(ws, sub, settings, hide, uid)
     timeout = settings.notebook_timeout + 60
     if pool is not None:
         return pool.grade(request, timeout)
-    with WorkerPool(ws, settings.memory_bytes, spare=False) as own:
+    with WorkerPool(_workspace(ws).root, settings.memory_bytes, spare=False) as own:
         return own.grade(request, timeout)
 
 
@@ -338,10 +341,10 @@ def _printed(cell) -> str:
     return text.splitlines()[-1] if text else ""
 
 
-def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> None:
+def collect(ws: Workspace, db_url: str, sub: Submission, result: NotebookResult) -> None:
     """Fill ``result`` with per-cell scores from the gradebook and messages from the
     autograded notebook."""
-    graded = _autograded_path(ws, sub)
+    graded = ws.notebook("autograded", sub.lesson, sub.student)
     cells_by_id = {}
     ran = result.status in ("graded", "timeout") and graded.is_file()
     if ran:
@@ -398,28 +401,28 @@ def cluster_task(lesson: str, student: str, release: str, source: str, submitted
     from .kernel import isolation_available
 
     with tempfile.TemporaryDirectory(prefix="rnn-cluster-") as tmp:
-        ws = Path(tmp)
-        for folder, text in (("lessons", release), ("solutions", source),
-                             (f"submitted/{student}", submitted)):
-            path = ws / folder / lesson / f"{lesson}.ipynb"
+        ws = Workspace(tmp)
+        for step, who, text in (("release", ".", release), ("source", ".", source),
+                                ("submitted", student, submitted)):
+            path = ws.notebook(step, lesson, who)
             path.parent.mkdir(parents=True)
             path.write_text(text, encoding="utf-8")
         for name, text in (files or {}).items():  # the lesson's hand-outs
-            (ws / "lessons" / lesson / name).write_text(text, encoding="utf-8")
+            (ws.folder("release", lesson) / name).write_text(text, encoding="utf-8")
         cfg = GradeSettings(**settings)
-        hide = hidden_paths(ws, ws, ws)
+        hide = hidden_paths(ws, ws.root, ws.root)
         held = UidPool().acquire() if isolation_available() == "user+mounts" else None
         try:
             info = run_worker(ws, Submission(student, lesson, ws), cfg, hide, held and held[0])
         finally:
             if held:
                 UidPool.release(*held)
-        graded = ws / "autograded" / student / lesson / f"{lesson}.ipynb"
+        graded = ws.notebook("autograded", lesson, student)
         info["notebook"] = graded.read_text(encoding="utf-8") if graded.is_file() else None
         return info
 
 
-def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
+def execute_one(ws: Workspace, sub: Submission, settings: GradeSettings, hide: list[Path],
                 uid: int | None, client=None, pool: WorkerPool | None = None
                 ) -> tuple[Submission, str, str, dict]:
     """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
@@ -431,15 +434,14 @@ def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[P
         read = lambda p: p.read_text(encoding="utf-8")  # noqa: E731
         future = client.submit(
             cluster_task, sub.lesson, sub.student,
-            read(ws / "lessons" / sub.lesson / f"{sub.lesson}.ipynb"),
-            read(ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb"),
-            read(_submitted_path(ws, sub)), _settings_dict(settings),
-            {p.name: read(p) for p in (ws / "lessons" / sub.lesson).glob("*.py")}, pure=False,
+            read(ws.notebook("release", sub.lesson)), read(ws.notebook("source", sub.lesson)),
+            read(ws.notebook("submitted", sub.lesson, sub.student)), _settings_dict(settings),
+            {p.name: read(p) for p in ws.folder("release", sub.lesson).glob("*.py")}, pure=False,
             key=f"grade-{sub.student}-{sub.lesson}-{os.urandom(4).hex()}")
         info = future.result()
         text = info.pop("notebook", None)
         if text is not None:
-            graded = _autograded_path(ws, sub)
+            graded = ws.notebook("autograded", sub.lesson, sub.student)
             graded.parent.mkdir(parents=True, exist_ok=True)
             graded.write_text(text, encoding="utf-8")
     else:
@@ -450,10 +452,10 @@ def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[P
     return sub, status, info.get("reason", ""), info
 
 
-def finish_one(ws: Path, db_url: str, out_dir: Path, sub: Submission, status: str,
+def finish_one(ws: Workspace, db_url: str, out_dir: Path, sub: Submission, status: str,
                reason: str, info: dict, seconds: float, digest: str) -> NotebookResult:
     """Store one notebook's grades and its result (main thread only)."""
-    graded = _autograded_path(ws, sub)
+    graded = ws.notebook("autograded", sub.lesson, sub.student)
     has_notebook = status in ("graded", "timeout") and graded.is_file()
     store_grades(db_url, sub, nbformat.read(str(graded), as_version=4) if has_notebook
                  else None)
@@ -490,14 +492,14 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
         problems += found_problems
         out_dir = Path(out).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
-        ws = out_dir / "nbgrader"
+        ws = Workspace(out_dir / "nbgrader", out_dir / "feedback")
         db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
             f"sqlite:///{out_dir / 'gradebook.db'}"
         needed = sorted({s.lesson for s in subs})
         workers = None
         if not settings.scheduler and subs:  # started now: their imports overlap the set-up
-            ws.mkdir(parents=True, exist_ok=True)
-            workers = WorkerPool(ws, settings.memory_bytes)
+            ws.root.mkdir(parents=True, exist_ok=True)
+            workers = WorkerPool(ws.root, settings.memory_bytes)
             workers.warm(min(max(1, settings.workers), len(subs)))
         try:
             prepare_workspace(ws, needed, db_url)
@@ -505,10 +507,11 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
             results: dict[tuple[str, str], NotebookResult] = {}
             todo = []
             for sub in subs:
-                digest = notebook_digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
+                digest = notebook_digest(sub.path, ws.notebook("source", sub.lesson))
                 done = None if settings.regrade else \
                     load_finished(out_dir, sub.student, sub.lesson, digest)
-                if done is not None and _autograded_path(ws, sub).is_file() or (
+                if done is not None and ws.notebook("autograded", sub.lesson,
+                                                    sub.student).is_file() or (
                         done is not None and done.status not in ("graded", "timeout")):
                     results[(sub.student, sub.lesson)] = done
                 else:
@@ -569,7 +572,7 @@ def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
     export_csv(db_url, out_dir / "grades.csv")
     for r in ordered:
         try:
-            write_feedback(ws, r, out_dir / "feedback" / r.student / r.lesson)
+            write_feedback(ws, r)
         except BaseException as e:  # that student's note, never the batch's
             if isinstance(e, KeyboardInterrupt):
                 raise

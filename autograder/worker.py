@@ -1,7 +1,7 @@
 """Grade notebook after notebook in one long-lived process: ``python -m autograder.worker``.
 
 The parent (:class:`autograder.grade.WorkerPool`) sends one JSON request per line on this
-process's stdin — the course workspace, the lesson, the student, the limits and what to
+process's stdin — the notebooks' paths in the course workspace, the limits and what to
 hide — and reads one ``RESULT {json}`` line back per notebook on a private descriptor (the
 process's own stdout is sent to /dev/null, so nothing a library prints can pass for a
 result). For each request this process assembles the notebook to grade
@@ -264,22 +264,23 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
             "timing": {k: round(v, 3) for k, v in timing.items()}}
 
 
-def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], budget: float,
-          isolation: str | None = None, uid: int | None = None) -> dict:
-    wsp = Path(ws)
-    release = nbformat.read(str(wsp / "lessons" / lesson / f"{lesson}.ipynb"), as_version=4)
-    source = nbformat.read(str(wsp / "solutions" / lesson / f"{lesson}.ipynb"), as_version=4)
-    submitted = nbformat.read(
-        str(wsp / "submitted" / student / lesson / f"{lesson}.ipynb"), as_version=4)
-    nb = assemble(release, source, submitted)
+def grade(release: str, source: str, submitted: str, autograded: str, limits: dict,
+          hide: list[str], budget: float, isolation: str | None = None,
+          uid: int | None = None) -> dict:
+    """Grade one notebook: the lesson's release and source and the student's submitted
+    notebook in, the autograded notebook written to ``autograded`` (paths from the parent's
+    :class:`autograder.workspace.Workspace`)."""
+    release_nb = nbformat.read(release, as_version=4)
+    source_nb = nbformat.read(source, as_version=4)
+    nb = assemble(release_nb, source_nb, nbformat.read(submitted, as_version=4))
     # the lesson's hand-outs (earlier lessons' code released with it): in the kernel's folder,
     # and importable by the judge's setup and test cells from the grader's own copy
-    handouts = wsp / "lessons" / lesson
+    handouts = Path(release).parent
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
     use_handouts(handouts)
     info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
-                        files, SLOTS, setup_imports(source, files))
-    out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
+                        files, SLOTS, setup_imports(source_nb, files))
+    out = Path(autograded)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
     return {"success": True, **info}
