@@ -33,7 +33,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import ROOT, CourseError, lesson_ids, nbgrader_failure, read_notebook_json
@@ -82,8 +81,9 @@ def stage_submission(ws: Workspace, sub: Submission) -> str | None:
     """Copy one notebook into nbgrader's submitted folder, normalised to the current
     nbformat. Returns a reason when it cannot be graded (missing, too large, malformed)."""
     dest = ws.notebook("submitted", sub.lesson, sub.student)
-    if dest.parent.exists():
-        shutil.rmtree(dest.parent)
+    for folder in (dest.parent, ws.folder("autograded", sub.lesson, sub.student)):
+        if folder.exists():  # an earlier run's notebooks, never mistaken for this run's
+            shutil.rmtree(folder)
     if sub.invalid:
         return sub.invalid
     if not sub.path.is_file():
@@ -325,43 +325,22 @@ def _kill_group(proc: subprocess.Popen) -> None:
 # ---------------------------------------------------------------- results
 
 
-def _error_line(cell) -> str:
-    """The one sentence a failed test cell produced (never a traceback)."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return str(out.get("evalue", "")).strip() or str(out.get("ename", "Error"))
-    return ""
-
-
-def _printed(cell) -> str:
-    text = "".join(
-        out.get("text", "") for out in cell.get("outputs", [])
-        if out.get("output_type") == "stream"
-    ).strip()
-    return text.splitlines()[-1] if text else ""
-
-
-def collect(ws: Workspace, db_url: str, sub: Submission, result: NotebookResult) -> None:
-    """Fill ``result`` with per-cell scores from the gradebook and messages from the
-    autograded notebook."""
-    graded = ws.notebook("autograded", sub.lesson, sub.student)
-    cells_by_id = {}
-    ran = result.status in ("graded", "timeout") and graded.is_file()
-    if ran:
-        nb = nbformat.read(str(graded), as_version=4)
-        cells_by_id = {
-            c.metadata.nbgrader["grade_id"]: c for c in nb.cells
-            if "nbgrader" in c.metadata and "grade_id" in c.metadata.nbgrader
-        }
+def collect(db_url: str, sub: Submission, result: NotebookResult,
+            cells: list[dict] | None) -> None:
+    """Fill ``result`` with per-cell scores from the gradebook and the messages the worker
+    returned with the notebook (``cells``, see :func:`autograder.worker.run_notebook`;
+    None when the notebook did not run)."""
+    ran = cells is not None
+    by_id = {c["grade_id"]: c for c in cells or []}
     with Gradebook(db_url) as gb:
         try:
             notebook = gb.find_submission_notebook(sub.lesson, sub.lesson, sub.student)
         except MissingEntry:
             return
         for grade in sorted(notebook.grades, key=lambda g: g.cell.name):
-            cell = cells_by_id.get(grade.name)
+            cell = by_id.get(grade.name)
             manual = grade.cell.cell_type == "markdown" or (
-                cell is not None and utils.is_solution(cell)
+                cell is not None and cell["solution"]
             )
             score = grade.score if not grade.needs_manual_grade else None
             if manual:
@@ -371,15 +350,15 @@ def collect(ws: Workspace, db_url: str, sub: Submission, result: NotebookResult)
             elif not ran:
                 status, message = "not graded", result.reason
             else:
-                message = _error_line(cell) if cell is not None else ""
+                message = cell["error"] if cell is not None else ""
                 if grade.score >= grade.max_score:
                     status = "passed"
                 elif grade.score > 0:
-                    status, message = "partial", message or (_printed(cell) if cell else "")
+                    status, message = "partial", message or (cell["printed"] if cell else "")
                 else:
                     status = "failed"
                     if not message and cell is not None:
-                        message = _printed(cell) or "the test did not pass."
+                        message = cell["printed"] or "the test did not pass."
             result.cells.append(CellResult(
                 grade.name, "manual" if manual else "test", score, grade.max_score, status,
                 message,
@@ -456,12 +435,13 @@ def finish_one(ws: Workspace, db_url: str, out_dir: Path, sub: Submission, statu
                reason: str, info: dict, seconds: float, digest: str) -> NotebookResult:
     """Store one notebook's grades and its result (main thread only)."""
     graded = ws.notebook("autograded", sub.lesson, sub.student)
-    has_notebook = status in ("graded", "timeout") and graded.is_file()
+    cells = info.get("cells")  # what the worker returned for each cell
+    has_notebook = status in ("graded", "timeout") and cells is not None and graded.is_file()
     store_grades(db_url, sub, nbformat.read(str(graded), as_version=4) if has_notebook
                  else None)
     result = NotebookResult(sub.student, sub.lesson, status if has_notebook or status not in
                             ("graded", "timeout") else "crashed", reason)
-    collect(ws, db_url, sub, result)
+    collect(db_url, sub, result, cells if has_notebook else None)
     result.seconds = round(seconds, 2)
     save_finished(out_dir, digest, result)
     return result

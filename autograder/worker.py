@@ -48,7 +48,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 
-from .assemble import assemble, is_test  # noqa: E402
+from .assemble import assemble, is_answer, is_test  # noqa: E402
 from .judge import GradingTimeout, Judge, StudentCodeError  # noqa: E402
 from .kernel import (  # noqa: E402
     GradingKernel,
@@ -74,6 +74,14 @@ def _message(ename: str, evalue: str) -> tuple[str, str]:
     if ename == StudentCodeError.__name__:
         return "Error", f"your code raised {evalue}"
     return ename, f"{ename}: {evalue}" if evalue else ename
+
+
+def _last_printed(outputs: list) -> str:
+    """The last line a test printed."""
+    text = "".join(
+        "".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream"
+    ).strip()
+    return text.splitlines()[-1] if text else ""
 
 
 def _as_points(value) -> float | None:
@@ -185,7 +193,9 @@ SLOTS = KernelSlots()  # this worker's; given its user ids by main()
 def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
                  uid: int | None = None, files: dict[str, str] | None = None,
                  slots: KernelSlots | None = None, preload: list[str] | None = None) -> dict:
-    """Execute ``nb`` in place. Returns what happened to the notebook as a whole.
+    """Execute ``nb`` in place. Returns what happened to the notebook as a whole, and in
+    ``cells`` what each cell with a grade id said: ``solution`` (an answer cell), ``error``
+    (the one sentence a failed test ends with) and ``printed`` (the last line it printed).
 
     ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder.
     ``slots``: where the kernel comes from and where the next one is started ahead (by
@@ -197,6 +207,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     isolation = isolation or isolation_available()
     preload = list(preload or [])
     slots = slots if slots is not None else KernelSlots()
+    said: dict[str, dict] = {}  # test cell's grade id -> its error sentence and last line
     kernel = slots.take(limits, hide, isolation, uid, files, preload)
     t_kernel = time.monotonic()
     slots.prepare(limits, hide, isolation, preload, kernel.uid)
@@ -212,6 +223,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 reason = f"the notebook ran longer than {budget:g} s; later cells did not run"
                 if is_test(cell):
                     cell.outputs = [_error_output("TimeoutError", reason)]
+                    said[_grade_id(cell)] = {"error": reason.strip(), "printed": ""}
                 continue
             if is_test(cell):
                 res = judge.run_test(cell.source)
@@ -221,8 +233,11 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 outputs = [o for o in res.outputs if o.get("output_type") == "stream"]
                 for o in outputs:
                     o["name"] = "stdout"  # warnings never fail a test
+                error = ""
                 if res.error:
-                    outputs.append(_error_output(*_message(*res.error)))
+                    ename, evalue = _message(*res.error)
+                    outputs.append(_error_output(ename, evalue))
+                    error = str(evalue).strip() or str(ename)
                 else:
                     points = _as_points(res.value)
                     if points is not None:
@@ -230,6 +245,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                             "execute_result", data={"text/plain": repr(round(points, 6))},
                             execution_count=None))
                 cell.outputs = outputs
+                said[_grade_id(cell)] = {"error": error, "printed": _last_printed(outputs)}
                 continue
             run = kernel.run(cell.source)
             cell.outputs = run.outputs
@@ -258,10 +274,18 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
             recycle = True  # something of this notebook's survived its kernel
     timing = {"kernel": t_kernel - start, "ahead": t_ahead - t_kernel,
               "cells": t_cells - t_ahead, "shutdown": time.monotonic() - t_cells}
-    return {"status": status, "reason": reason, "isolation": isolation_used,
+    cells = [{"grade_id": gid, "solution": is_answer(c),
+              **said.get(gid, {"error": "", "printed": ""})}
+             for c in nb.cells if (gid := _grade_id(c)) is not None]
+    return {"status": status, "reason": reason, "isolation": isolation_used, "cells": cells,
             "recycle": recycle or status != "ok" or slots.unclean,
             "seconds": round(time.monotonic() - start, 2),
             "timing": {k: round(v, 3) for k, v in timing.items()}}
+
+
+def _grade_id(cell) -> str | None:
+    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return gid if isinstance(gid, str) else None
 
 
 def grade(release: str, source: str, submitted: str, autograded: str, limits: dict,
