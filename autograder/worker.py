@@ -1,6 +1,6 @@
 """Grade notebook after notebook in one long-lived process: ``python -m autograder.worker``.
 
-The parent (:class:`autograder.grade.WorkerPool`) sends one JSON request per line on this
+The parent (:class:`autograder.pool.WorkerPool`) sends one JSON request per line on this
 process's stdin — the notebooks' paths in the course workspace, the limits and what to
 hide — and reads one ``RESULT {json}`` line back per notebook on a private descriptor (the
 process's own stdout is sent to /dev/null, so nothing a library prints can pass for a
@@ -28,7 +28,7 @@ every notebook and is killed with everything it started when the notebook ends. 
 is data decoded under limits (:mod:`rnnkit.remote`). Each result still says ``recycle``
 when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
 memory limit, a reply was too large, grading raised): the parent then replaces this
-process, as it does after :data:`autograder.grade.WorkerPool.MAX_NOTEBOOKS` notebooks
+process, as it does after :data:`autograder.pool.WorkerPool.MAX_NOTEBOOKS` notebooks
 and after any notebook that did not produce a result in time.
 """
 
