@@ -41,15 +41,20 @@ def load_config(**overrides) -> Config:
 
 def lesson_ids(root: Path = ROOT) -> list[str]:
     """Lesson ids present in ``solutions/``, in course order."""
-    src = root / "solutions"
+    from .workspace import STEPS
+
+    src = root / STEPS["source"]
     return sorted(
         p.name for p in src.iterdir() if p.is_dir() and LESSON_ID.match(p.name)
-        and (p / f"{p.name}.ipynb").is_file()
+        and source_notebook(p.name, root).is_file()
     ) if src.is_dir() else []
 
 
 def source_notebook(lesson: str, root: Path = ROOT) -> Path:
-    return root / "solutions" / lesson / f"{lesson}.ipynb"
+    """The lesson's source notebook in the course at ``root``."""
+    from .workspace import Workspace
+
+    return Workspace(root).notebook("source", lesson)
 
 
 def read_notebook_json(path: Path) -> dict:

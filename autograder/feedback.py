@@ -22,7 +22,8 @@ from nbconvert import HTMLExporter
 
 from rnnkit.limits import LIMITS
 
-from .grade import NotebookResult
+from .results import NotebookResult
+from .workspace import Workspace
 
 CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
        "form-action 'none'; frame-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -114,11 +115,11 @@ def _summary_cell(result: NotebookResult):
     return _html_line(head + table)
 
 
-def feedback_notebook(ws: Path, result: NotebookResult):
+def feedback_notebook(ws: Workspace, result: NotebookResult):
     """The autograded notebook, made safe to show: test cells show only their visible part,
     errors become their one-line message, and each graded cell is followed by its result."""
-    release = ws / "lessons" / result.lesson / f"{result.lesson}.ipynb"
-    graded = ws / "autograded" / result.student / result.lesson / f"{result.lesson}.ipynb"
+    release = ws.notebook("release", result.lesson)
+    graded = ws.notebook("autograded", result.lesson, result.student)
     release_nb = nbformat.read(str(release), as_version=4)
     visible = _visible_sources(release_nb)
     lesson_markdown = {c.source for c in release_nb.cells if c.cell_type == "markdown"}
@@ -189,11 +190,12 @@ class RenderTimeout(Exception):
     pass
 
 
-def write_feedback(ws: Path, result: NotebookResult, folder: Path,
+def write_feedback(ws: Workspace, result: NotebookResult,
                    seconds: float = RENDER_SECONDS) -> Path:
-    """Write one student's page, within ``seconds`` (main thread: an alarm; elsewhere
-    without one)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write one student's page into the workspace's feedback folder, within ``seconds``
+    (main thread: an alarm; elsewhere without one)."""
+    path = ws.feedback_page(result.lesson, result.student)
+    path.parent.mkdir(parents=True, exist_ok=True)
 
     def expired(*_):
         raise RenderTimeout(f"rendering took longer than {seconds:g} s")
@@ -211,6 +213,5 @@ def write_feedback(ws: Path, result: NotebookResult, folder: Path,
         if timed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
-    path = folder / f"{result.lesson}.html"
     path.write_text(body, encoding="utf-8")
     return path

@@ -1,101 +1,78 @@
 """``rnn-course grade SUBMISSIONS --out DIR``: autograde a class with nbgrader.
 
-Steps (each a small function, composed by :func:`grade_command`):
+Steps, one function each, composed by :func:`grade_command`:
 
-1. find the submissions (folder or zip) and check their shape;
-2. lay out an nbgrader course in ``DIR/nbgrader`` (a copy of the lessons' sources) and
-   register every lesson in the gradebook ``DIR/gradebook.db``;
-3. grade the notebooks in long-lived grading processes (:class:`WorkerPool`, one per
-   ``--workers``; :mod:`autograder.worker` says why one process may grade many): each is
-   rebuilt from the lesson with only the student's answers taken over
-   (:mod:`autograder.assemble`), the student's cells run in a sandboxed kernel under limits,
-   the test cells run in the grader's process (:mod:`autograder.judge`), and the scores go
-   into nbgrader's gradebook through nbgrader's own ``SaveAutoGrades``, one notebook at a
-   time; a finished notebook's result is kept in ``DIR/results`` so that a stopped batch
-   resumes where it was;
-4. write ``grades.csv`` (nbgrader's export), per-student feedback HTML (no hidden test
-   source, no tracebacks), ``report.json`` and the class report ``report.html``.
+1. :func:`find_submissions`: the submissions (folder or zip), their shape checked, and the
+   output folder (a :class:`Batch`);
+2. :func:`start_graders`: long-lived local grading processes (:mod:`autograder.pool`, one
+   per ``--workers``), started first so that their imports overlap the set-up, or a Dask
+   cluster (:mod:`autograder.cluster`);
+3. :func:`prepare_workspace`: an nbgrader course in ``DIR/nbgrader``
+   (:class:`autograder.workspace.Workspace`, a copy of the lessons' sources) with every
+   lesson registered in the gradebook ``DIR/gradebook.db``;
+4. :func:`skip_finished`: a finished notebook's result is kept in ``DIR/results``
+   (:mod:`autograder.results`), so that a stopped batch resumes where it was;
+5. :func:`grade_notebooks`: each notebook is rebuilt from the lesson with only the
+   student's answers taken over (:mod:`autograder.assemble`), the student's cells run in a
+   sandboxed kernel under limits, the test cells in the grading process
+   (:mod:`autograder.judge`), which returns each cell's message with the autograded
+   notebook (:mod:`autograder.worker`); the scores go into nbgrader's gradebook through
+   nbgrader's own ``SaveAutoGrades``, one notebook at a time (:func:`finish_one`);
+6. :func:`export_csv`: ``grades.csv``, nbgrader's export;
+7. :func:`write_feedback_pages`: per-student feedback HTML (no hidden test source, no
+   tracebacks, :mod:`autograder.feedback`);
+8. :func:`write_reports`: ``report.json`` and the class report ``report.html``
+   (:mod:`autograder.report`), then :func:`print_summary`.
 
 A malformed, missing or runaway notebook is graded zero with a reason; the batch goes on.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from rnnkit.limits import LIMITS
-
 from .course import ROOT, CourseError, lesson_ids, nbgrader_failure, read_notebook_json
-from .kernel import UidPool
+from .pool import WorkerPool, hidden_paths, run_worker
 from .release import nbgrader_api
-from .submissions import MAX_NOTEBOOK_BYTES, Submission, discover, staged
-
-
-@dataclass
-class GradeSettings:
-    """Limits per notebook (all have safe defaults) and how to run the batch."""
-
-    cell_timeout: int = int(LIMITS.cell_seconds)  # seconds per cell
-    notebook_timeout: int = int(LIMITS.notebook_seconds)  # seconds per notebook
-    memory_bytes: int = LIMITS.memory_bytes  # address space of the student's kernel
-    output_bytes: int = LIMITS.output_bytes  # output kept per cell
-    workers: int = 1
-    scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
-    db_url: str | None = None
-    regrade: bool = False  # grade again notebooks already graded in this output folder
-
-
-@dataclass
-class CellResult:
-    grade_id: str
-    kind: str  # "test" (autograded) or "manual"
-    score: float | None
-    max_score: float
-    status: str  # passed, partial, failed, not graded, needs manual grading
-    message: str = ""
-
-
-@dataclass
-class NotebookResult:
-    student: str
-    lesson: str
-    status: str  # graded, missing, invalid, timeout, crashed
-    reason: str = ""
-    score: float = 0.0
-    max_score: float = 0.0
-    seconds: float = 0.0
-    cells: list[CellResult] = field(default_factory=list)
-
+from .results import (
+    CellResult,
+    GradeSettings,
+    NotebookResult,
+    load_finished,
+    notebook_digest,
+    save_finished,
+)
+from .submissions import MAX_NOTEBOOK_BYTES, Problems, Submission, discover, staged
+from .workspace import Workspace
 
 # ---------------------------------------------------------------- workspace
 
 
-def prepare_workspace(ws: Path, lessons: list[str], db_url: str, root: Path = ROOT) -> None:
-    """Copy each lesson's source into ``ws/solutions`` and register it in the gradebook."""
+def prepare_workspace(ws: Workspace, lessons: list[str], db_url: str, root: Path = ROOT) -> None:
+    """Copy each lesson's source into the workspace and register it in the gradebook."""
+    course = Workspace(root)
     for lesson in lessons:
-        dest = ws / "solutions" / lesson
+        dest = ws.folder("source", lesson)
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(root / "solutions" / lesson, dest,
+        shutil.copytree(course.folder("source", lesson), dest,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     from .release import write_handouts
 
     for lesson in lessons:
-        write_handouts(lesson, ws)  # released with the lesson, as `rnn-course release` does
-    api = nbgrader_api(ws, db_url)
+        write_handouts(lesson, ws.root)  # released with the lesson, as `rnn-course release` does
+    api = nbgrader_api(ws.root, db_url)
     for lesson in lessons:
         result = api.generate_assignment(lesson, force=True, create=True)
         if not result["success"]:
@@ -103,20 +80,13 @@ def prepare_workspace(ws: Path, lessons: list[str], db_url: str, root: Path = RO
                               f"({nbgrader_failure(result)}).")
 
 
-def _submitted_path(ws: Path, sub: Submission) -> Path:
-    return ws / "submitted" / sub.student / sub.lesson / f"{sub.lesson}.ipynb"
-
-
-def _autograded_path(ws: Path, sub: Submission) -> Path:
-    return ws / "autograded" / sub.student / sub.lesson / f"{sub.lesson}.ipynb"
-
-
-def stage_submission(ws: Path, sub: Submission) -> str | None:
+def stage_submission(ws: Workspace, sub: Submission) -> str | None:
     """Copy one notebook into nbgrader's submitted folder, normalised to the current
     nbformat. Returns a reason when it cannot be graded (missing, too large, malformed)."""
-    dest = _submitted_path(ws, sub)
-    if dest.parent.exists():
-        shutil.rmtree(dest.parent)
+    dest = ws.notebook("submitted", sub.lesson, sub.student)
+    for folder in (dest.parent, ws.folder("autograded", sub.lesson, sub.student)):
+        if folder.exists():  # an earlier run's notebooks, never mistaken for this run's
+            shutil.rmtree(folder)
     if sub.invalid:
         return sub.invalid
     if not sub.path.is_file():
@@ -153,243 +123,25 @@ def store_grades(db_url: str, sub: Submission, notebook=None) -> None:
     SaveAutoGrades().preprocess(notebook, resources)
 
 
-def hidden_paths(ws: Path, out_dir: Path, submissions: Path, root: Path = ROOT) -> list[Path]:
-    """What student code must not see: reference answers, lesson sources, the course's
-    history, the gradebook and everybody's notebooks and feedback."""
-    paths = [root / "autograder", root / "solutions", root / ".git", ws,
-             out_dir / "feedback", out_dir / "results", submissions]
-    paths += [p for p in out_dir.glob("gradebook.db*")]
-    protected = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-                 (root / "rnnkit").resolve()]
-
-    def safe(p: Path) -> bool:  # never hide the Python environment or rnnkit
-        p = p.resolve()
-        return p.exists() and not any(q == p or p in q.parents for q in protected)
-
-    return [p for p in paths if safe(p)]
-
-
-def _request(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-             uid: int | None) -> dict:
-    return {
-        "ws": str(ws), "lesson": sub.lesson, "student": sub.student,
-        "limits": {"cell_seconds": settings.cell_timeout,
-                   "output_bytes": settings.output_bytes,
-                   "memory_bytes": settings.memory_bytes},
-        "hide": [str(h) for h in hide], "budget": settings.notebook_timeout, "uid": uid,
-    }
-
-
-class GradingWorker:
-    """One long-lived ``python -m autograder.worker`` process: a JSON request per line on its
-    stdin, a ``RESULT`` line back per notebook. ``uids``: sandbox user ids held (locked) here
-    for the worker's kernels, for its whole life; when it ends, every process of theirs is
-    killed and they are released."""
-
-    def __init__(self, ws: Path, memory_bytes: int, uids: list[tuple[int, int]] | None = None):
-        import selectors
-
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        self.uids = list(uids or [])
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(int(memory_bytes)),
-             *(str(uid) for uid, _ in self.uids)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env, cwd=str(ws), start_new_session=True,
-        )
-        self.graded = 0
-        self._buf = b""
-        self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
-
-    def grade(self, request: dict, timeout: float) -> dict:
-        """Send one notebook; its outcome, or a timeout/crash outcome (after which this
-        worker must be closed)."""
-        self.graded += 1
-        try:
-            self.proc.stdin.write((json.dumps(request) + "\n").encode())
-            self.proc.stdin.flush()
-        except OSError:
-            return self._crashed()
-        deadline = time.monotonic() + timeout
-        while True:
-            while b"\n" in self._buf:
-                line, self._buf = self._buf.split(b"\n", 1)
-                if line.startswith(b"RESULT "):
-                    return json.loads(line[len(b"RESULT "):])
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return {"success": False, "status": "timeout", "recycle": True,
-                        "error": f"the notebook ran longer than {request['budget']} s"}
-            if not self._sel.select(timeout=min(remaining, 5.0)):
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
-            if not chunk:
-                return self._crashed()
-            self._buf += chunk
-
-    def _crashed(self) -> dict:
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
-        return {"success": False, "status": "crashed", "recycle": True,
-                "error": f"the grading process ended without a result (exit {code})"}
-
-    def close(self, wait: float = 0.0) -> None:
-        """End the process: at once, or after up to ``wait`` seconds for it to end by itself
-        once its stdin is closed (it then stops the kernel it started ahead)."""
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        if wait > 0:
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                pass
-        self._sel.close()
-        _kill_group(self.proc)
-        self.proc.stdout.close()
-        for uid, fd in self.uids:  # whatever its kernels left, the kernel started ahead too
-            UidPool.release(uid, fd)
-        self.uids = []
-
-
-class WorkerPool:
-    """Long-lived grading workers, lent to one notebook at a time (any thread).
-
-    A worker imports the grading stack once and grades notebook after notebook
-    (:mod:`autograder.worker` says why that is safe). It is replaced after any notebook
-    that did not end normally — no result in time (it is killed with its process group),
-    a crash, a kernel that died or ran out of memory or time, any other outcome the worker
-    flags with ``recycle`` — and after :attr:`MAX_NOTEBOOKS` notebooks, so that nothing
-    can build up. A replacement is started at once, so that its imports overlap the other
-    workers' notebooks instead of delaying the next one."""
-
-    MAX_NOTEBOOKS = 25
-
-    def __init__(self, ws: Path, memory_bytes: int, spare: bool = True):
-        import threading
-
-        self.ws, self.memory_bytes, self.spare = ws, memory_bytes, spare
-        self._idle: list[GradingWorker] = []
-        self._lock = threading.Lock()
-        self.started = 0
-
-    def _new(self) -> GradingWorker:
-        """A worker; a long-lived one (``spare``) in the root sandbox gets two user ids of
-        its own, between which its kernels alternate (:class:`autograder.worker.KernelSlots`)."""
-        from .kernel import isolation_available
-
-        uids = []
-        if self.spare and isolation_available() == "user+mounts":
-            try:
-                uids = [UidPool().acquire() for _ in range(2)]
-            except BaseException:
-                for uid, fd in uids:
-                    UidPool.release(uid, fd)
-                raise
-        self.started += 1
-        return GradingWorker(self.ws, self.memory_bytes, uids)
-
-    def warm(self, n: int) -> None:
-        """Start ``n`` workers now (they import the stack while the caller goes on)."""
-        started = [self._new() for _ in range(n)]
-        with self._lock:
-            self._idle.extend(started)
-
-    def grade(self, request: dict, timeout: float) -> dict:
-        with self._lock:
-            worker = self._idle.pop() if self._idle else None
-        if worker is None or worker.proc.poll() is not None:
-            if worker is not None:
-                worker.close()
-            worker = self._new()
-        outcome = worker.grade(request, timeout)
-        if outcome.get("recycle") or not outcome.get("success") or \
-                worker.graded >= self.MAX_NOTEBOOKS:
-            answered = outcome.get("status") not in ("timeout", "crashed")
-            worker.close(wait=3.0 if answered else 0.0)
-            worker = self._new() if self.spare else None
-        if worker is not None:
-            with self._lock:
-                self._idle.append(worker)
-        return outcome
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.close(wait=3.0)
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def run_worker(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-               uid: int | None, pool: WorkerPool | None = None) -> dict:
-    """Grade one staged notebook in a grading worker (``pool``'s, or a worker started for
-    this notebook alone); past the notebook limit the worker is killed."""
-    request = _request(ws, sub, settings, hide, uid)
-    timeout = settings.notebook_timeout + 60
-    if pool is not None:
-        return pool.grade(request, timeout)
-    with WorkerPool(ws, settings.memory_bytes, spare=False) as own:
-        return own.grade(request, timeout)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 # ---------------------------------------------------------------- results
 
 
-def _error_line(cell) -> str:
-    """The one sentence a failed test cell produced (never a traceback)."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return str(out.get("evalue", "")).strip() or str(out.get("ename", "Error"))
-    return ""
-
-
-def _printed(cell) -> str:
-    text = "".join(
-        out.get("text", "") for out in cell.get("outputs", [])
-        if out.get("output_type") == "stream"
-    ).strip()
-    return text.splitlines()[-1] if text else ""
-
-
-def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> None:
-    """Fill ``result`` with per-cell scores from the gradebook and messages from the
-    autograded notebook."""
-    graded = _autograded_path(ws, sub)
-    cells_by_id = {}
-    ran = result.status in ("graded", "timeout") and graded.is_file()
-    if ran:
-        nb = nbformat.read(str(graded), as_version=4)
-        cells_by_id = {
-            c.metadata.nbgrader["grade_id"]: c for c in nb.cells
-            if "nbgrader" in c.metadata and "grade_id" in c.metadata.nbgrader
-        }
+def collect(db_url: str, sub: Submission, result: NotebookResult,
+            cells: list[dict] | None) -> None:
+    """Fill ``result`` with per-cell scores from the gradebook and the messages the worker
+    returned with the notebook (``cells``, see :func:`autograder.worker.run_notebook`;
+    None when the notebook did not run)."""
+    ran = cells is not None
+    by_id = {c["grade_id"]: c for c in cells or []}
     with Gradebook(db_url) as gb:
         try:
             notebook = gb.find_submission_notebook(sub.lesson, sub.lesson, sub.student)
         except MissingEntry:
             return
         for grade in sorted(notebook.grades, key=lambda g: g.cell.name):
-            cell = cells_by_id.get(grade.name)
+            cell = by_id.get(grade.name)
             manual = grade.cell.cell_type == "markdown" or (
-                cell is not None and utils.is_solution(cell)
+                cell is not None and cell["solution"]
             )
             score = grade.score if not grade.needs_manual_grade else None
             if manual:
@@ -399,15 +151,15 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
             elif not ran:
                 status, message = "not graded", result.reason
             else:
-                message = _error_line(cell) if cell is not None else ""
+                message = cell["error"] if cell is not None else ""
                 if grade.score >= grade.max_score:
                     status = "passed"
                 elif grade.score > 0:
-                    status, message = "partial", message or (_printed(cell) if cell else "")
+                    status, message = "partial", message or (cell["printed"] if cell else "")
                 else:
                     status = "failed"
                     if not message and cell is not None:
-                        message = _printed(cell) or "the test did not pass."
+                        message = cell["printed"] or "the test did not pass."
             result.cells.append(CellResult(
                 grade.name, "manual" if manual else "test", score, grade.max_score, status,
                 message,
@@ -416,117 +168,34 @@ def collect(ws: Path, db_url: str, sub: Submission, result: NotebookResult) -> N
         result.max_score = float(sum(c.max_score for c in result.cells))
 
 
-def _digest(*paths: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(p.read_bytes() if p.is_file() else b"<missing>")
-    return h.hexdigest()
-
-
-def _result_path(out_dir: Path, sub: Submission) -> Path:
-    return out_dir / "results" / sub.student / f"{sub.lesson}.json"
-
-
-def load_finished(out_dir: Path, sub: Submission, digest: str) -> NotebookResult | None:
-    """A result recorded by an earlier run for exactly this notebook and lesson source."""
-    path = _result_path(out_dir, sub)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("digest") != digest:
-        return None
-    cells = [CellResult(**c) for c in data["result"].pop("cells")]
-    return NotebookResult(**data["result"], cells=cells)
-
-
-def save_finished(out_dir: Path, sub: Submission, digest: str, result: NotebookResult) -> None:
-    path = _result_path(out_dir, sub)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"digest": digest, "result": asdict(result)}))
-    os.replace(tmp, path)  # a result file is whole or absent
-
-
-def _settings_dict(settings: GradeSettings) -> dict:
-    return {k: v for k, v in asdict(settings).items() if k not in ("db_url",)}
-
-
-def cluster_task(lesson: str, student: str, release: str, source: str, submitted: str,
-                 settings: dict, files: dict[str, str] | None = None) -> dict:
-    """Grade one notebook on a Dask worker: the same worker process as local grading, in a
-    private folder of the worker's machine. Returns the outcome and the autograded notebook."""
-    import tempfile
-
-    from .kernel import isolation_available
-
-    with tempfile.TemporaryDirectory(prefix="rnn-cluster-") as tmp:
-        ws = Path(tmp)
-        for folder, text in (("lessons", release), ("solutions", source),
-                             (f"submitted/{student}", submitted)):
-            path = ws / folder / lesson / f"{lesson}.ipynb"
-            path.parent.mkdir(parents=True)
-            path.write_text(text, encoding="utf-8")
-        for name, text in (files or {}).items():  # the lesson's hand-outs
-            (ws / "lessons" / lesson / name).write_text(text, encoding="utf-8")
-        cfg = GradeSettings(**settings)
-        hide = hidden_paths(ws, ws, ws)
-        held = UidPool().acquire() if isolation_available() == "user+mounts" else None
-        try:
-            info = run_worker(ws, Submission(student, lesson, ws), cfg, hide, held and held[0])
-        finally:
-            if held:
-                UidPool.release(*held)
-        graded = ws / "autograded" / student / lesson / f"{lesson}.ipynb"
-        info["notebook"] = graded.read_text(encoding="utf-8") if graded.is_file() else None
-        return info
-
-
-def execute_one(ws: Path, sub: Submission, settings: GradeSettings, hide: list[Path],
-                uid: int | None, client=None, pool: WorkerPool | None = None
+def execute_one(ws: Workspace, sub: Submission, grade_one: Callable[[Submission], dict]
                 ) -> tuple[Submission, str, str, dict]:
-    """Stage and run one notebook (any thread). Returns (sub, status, reason, info)."""
+    """Stage one notebook and grade it with ``grade_one`` (any thread). Returns (sub,
+    status, reason, the worker's outcome)."""
     reason = stage_submission(ws, sub)
     if reason is not None:
         return sub, ("missing" if not sub.path.is_file() and not sub.invalid else "invalid"), \
             reason, {}
-    if client is not None:  # a Dask cluster
-        read = lambda p: p.read_text(encoding="utf-8")  # noqa: E731
-        future = client.submit(
-            cluster_task, sub.lesson, sub.student,
-            read(ws / "lessons" / sub.lesson / f"{sub.lesson}.ipynb"),
-            read(ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb"),
-            read(_submitted_path(ws, sub)), _settings_dict(settings),
-            {p.name: read(p) for p in (ws / "lessons" / sub.lesson).glob("*.py")}, pure=False,
-            key=f"grade-{sub.student}-{sub.lesson}-{os.urandom(4).hex()}")
-        info = future.result()
-        text = info.pop("notebook", None)
-        if text is not None:
-            graded = _autograded_path(ws, sub)
-            graded.parent.mkdir(parents=True, exist_ok=True)
-            graded.write_text(text, encoding="utf-8")
-    else:
-        info = run_worker(ws, sub, settings, hide, uid, pool)
+    info = grade_one(sub)
     if not info.get("success"):
         return sub, info.get("status", "crashed"), info.get("error", ""), info
     status = {"ok": "graded", "timeout": "timeout", "died": "graded"}[info["status"]]
     return sub, status, info.get("reason", ""), info
 
 
-def finish_one(ws: Path, db_url: str, out_dir: Path, sub: Submission, status: str,
+def finish_one(ws: Workspace, db_url: str, out_dir: Path, sub: Submission, status: str,
                reason: str, info: dict, seconds: float, digest: str) -> NotebookResult:
     """Store one notebook's grades and its result (main thread only)."""
-    graded = _autograded_path(ws, sub)
-    has_notebook = status in ("graded", "timeout") and graded.is_file()
+    graded = ws.notebook("autograded", sub.lesson, sub.student)
+    cells = info.get("cells")  # what the worker returned for each cell
+    has_notebook = status in ("graded", "timeout") and cells is not None and graded.is_file()
     store_grades(db_url, sub, nbformat.read(str(graded), as_version=4) if has_notebook
                  else None)
     result = NotebookResult(sub.student, sub.lesson, status if has_notebook or status not in
                             ("graded", "timeout") else "crashed", reason)
-    collect(ws, db_url, sub, result)
+    collect(db_url, sub, result, cells if has_notebook else None)
     result.seconds = round(seconds, 2)
-    save_finished(out_dir, sub, digest, result)
+    save_finished(out_dir, digest, result)
     return result
 
 
@@ -539,117 +208,166 @@ def export_csv(db_url: str, path: Path) -> None:
         plugin.export(gb)
 
 
-def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
-    from concurrent.futures import as_completed
+# ---------------------------------------------------------------- the pipeline
 
+
+@dataclass
+class Batch:
+    """One run of ``rnn-course grade``: where everything goes, and what was found."""
+
+    settings: GradeSettings
+    out_dir: Path
+    ws: Workspace
+    db_url: str
+    subs: list[Submission]
+    problems: list[str]
+    isolation: str
+    hide: list[Path] = field(default_factory=list)
+    results: dict[tuple[str, str], NotebookResult] = field(default_factory=dict)
+
+    @property
+    def lessons(self) -> list[str]:
+        return sorted({s.lesson for s in self.subs})
+
+    def ordered(self) -> list[NotebookResult]:
+        return [self.results[(s.student, s.lesson)] for s in self.subs]
+
+
+def find_submissions(folder: Path, problems: Problems, out: str,
+                     settings: GradeSettings) -> Batch:
+    """Step 1: the submissions in ``folder`` and the output folder they are graded into."""
+    from .kernel import isolation_available
+
+    subs, found_problems = discover(folder, lesson_ids(), getattr(problems, "invalid", {}))
+    problems += found_problems
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
+        f"sqlite:///{out_dir / 'gradebook.db'}"
+    return Batch(settings, out_dir, Workspace(out_dir / "nbgrader", out_dir / "feedback"),
+                 db_url, subs, problems, isolation_available())
+
+
+@contextmanager
+def start_graders(batch: Batch) -> Iterator[Callable[[Submission], dict]]:
+    """Step 2: what grades one staged notebook — a Dask cluster's task, or a pool of local
+    grading workers, started now so that their imports overlap the set-up — closed after."""
+    settings = batch.settings
+    if settings.scheduler:
+        from .cluster import connect, grade_on_cluster
+
+        client = connect(settings)
+        try:
+            yield lambda sub: grade_on_cluster(client, batch.ws, sub, settings)
+        finally:
+            client.close()
+        return
+    batch.ws.root.mkdir(parents=True, exist_ok=True)
+    workers = WorkerPool(batch.ws.root, settings.memory_bytes)
+    try:
+        workers.warm(min(max(1, settings.workers), len(batch.subs)))
+        yield lambda sub: run_worker(batch.ws, sub, settings, batch.hide, None, workers)
+    finally:
+        workers.close()
+
+
+def skip_finished(batch: Batch) -> list[tuple[Submission, str]]:
+    """Step 4: the notebooks still to grade, with their digests; the others' results (an
+    earlier run's, for the same notebook and lesson source) are taken over."""
+    todo = []
+    for sub in batch.subs:
+        digest = notebook_digest(sub.path, batch.ws.notebook("source", sub.lesson))
+        done = None if batch.settings.regrade else \
+            load_finished(batch.out_dir, sub.student, sub.lesson, digest)
+        if done is not None and batch.ws.notebook("autograded", sub.lesson,
+                                                  sub.student).is_file() or (
+                done is not None and done.status not in ("graded", "timeout")):
+            batch.results[(sub.student, sub.lesson)] = done
+        else:
+            todo.append((sub, digest))
+    if len(todo) < len(batch.subs):
+        print(f"{len(batch.subs) - len(todo)} notebooks already graded in {batch.out_dir} "
+              "(use --regrade to grade them again)", flush=True)
+    return todo
+
+
+def grade_notebooks(batch: Batch, todo: list[tuple[Submission, str]],
+                    grade_one: Callable[[Submission], dict]) -> None:
+    """Step 5: grade ``settings.workers`` notebooks at a time; each one's grades and result
+    are stored as it finishes (in this thread only)."""
     from tqdm import tqdm
 
+    def task(sub, digest):
+        t0 = time.monotonic()
+        return (*execute_one(batch.ws, sub, grade_one), time.monotonic() - t0, digest)
+
+    with ThreadPoolExecutor(max_workers=max(1, batch.settings.workers)) as pool, \
+            tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
+        # lesson by lesson: the kernel a worker starts ahead has the lesson's modules
+        futures = [pool.submit(task, sub, digest)
+                   for sub, digest in sorted(todo, key=lambda t: t[0].lesson)]
+        for fut in as_completed(futures):
+            sub, status, reason, info, seconds, digest = fut.result()
+            r = finish_one(batch.ws, batch.db_url, batch.out_dir, sub, status, reason, info,
+                           seconds, digest)
+            batch.results[(sub.student, sub.lesson)] = r
+            bar.update(1)
+            tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
+                       + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
+                       file=sys.stdout)
+
+
+def write_feedback_pages(batch: Batch) -> None:
+    """Step 7: one feedback page per notebook; a page that cannot be written is a note
+    about that student, never the batch's failure."""
     from .feedback import write_feedback
-    from .kernel import isolation_available
-    from .report import write_class_report, write_report
 
-    lessons = lesson_ids()
-    isolation = isolation_available()
-    with staged(Path(submissions)) as (folder, problems):
-        subs, found_problems = discover(folder, lessons, getattr(problems, "invalid", {}))
-        problems += found_problems
-        out_dir = Path(out).resolve()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        ws = out_dir / "nbgrader"
-        db_url = settings.db_url or os.environ.get("RNN_COURSE_DB_URL") or \
-            f"sqlite:///{out_dir / 'gradebook.db'}"
-        needed = sorted({s.lesson for s in subs})
-        workers = None
-        if not settings.scheduler and subs:  # started now: their imports overlap the set-up
-            ws.mkdir(parents=True, exist_ok=True)
-            workers = WorkerPool(ws, settings.memory_bytes)
-            workers.warm(min(max(1, settings.workers), len(subs)))
+    for r in batch.ordered():
         try:
-            prepare_workspace(ws, needed, db_url)
-            hide = hidden_paths(ws, out_dir, folder.resolve())
-            results: dict[tuple[str, str], NotebookResult] = {}
-            todo = []
-            for sub in subs:
-                digest = _digest(sub.path, ws / "solutions" / sub.lesson / f"{sub.lesson}.ipynb")
-                done = None if settings.regrade else load_finished(out_dir, sub, digest)
-                if done is not None and _autograded_path(ws, sub).is_file() or (
-                        done is not None and done.status not in ("graded", "timeout")):
-                    results[(sub.student, sub.lesson)] = done
-                else:
-                    todo.append((sub, digest))
-            if len(todo) < len(subs):
-                print(f"{len(subs) - len(todo)} notebooks already graded in {out_dir} "
-                      "(use --regrade to grade them again)", flush=True)
-            client = None
-            if settings.scheduler:
-                try:
-                    from distributed import Client
-                except ImportError:
-                    raise CourseError("--scheduler needs dask.distributed: pip install "
-                                      "'rnn-course[cluster]'") from None
-                try:
-                    client = Client(settings.scheduler, timeout=30)
-                except OSError as e:
-                    raise CourseError(f"{settings.scheduler}: no Dask scheduler answers ({e}).") \
-                        from None
-                n_workers = len(client.scheduler_info().get("workers", {}))
-                settings.workers = max(settings.workers, 2 * max(1, n_workers))
-        except BaseException:
-            if workers is not None:
-                workers.close()
-            raise
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool, \
-                    tqdm(total=len(todo), desc="grading", unit="notebook", disable=None) as bar:
-
-                def task(sub, digest):  # the pool's workers hold their kernels' user ids
-                    held = UidPool().acquire() if isolation == "user+mounts" and client is None \
-                        and workers is None else None
-                    try:
-                        t0 = time.monotonic()
-                        return (*execute_one(ws, sub, settings, hide, held and held[0], client,
-                                             workers), time.monotonic() - t0, digest)
-                    finally:
-                        if held:
-                            UidPool.release(*held)
-
-                # lesson by lesson: the kernel a worker starts ahead has the lesson's modules
-                futures = [pool.submit(task, sub, digest)
-                           for sub, digest in sorted(todo, key=lambda t: t[0].lesson)]
-                for fut in as_completed(futures):
-                    sub, status, reason, info, seconds, digest = fut.result()
-                    r = finish_one(ws, db_url, out_dir, sub, status, reason, info, seconds, digest)
-                    results[(sub.student, sub.lesson)] = r
-                    bar.update(1)
-                    tqdm.write(f"{r.student}/{r.lesson}: {r.score:g}/{r.max_score:g}"
-                               + (f" ({r.status}: {r.reason})" if r.status != "graded" else ""),
-                               file=sys.stdout)
-        finally:
-            if workers is not None:
-                workers.close()
-        if client is not None:
-            client.close()
-    ordered = [results[(s.student, s.lesson)] for s in subs]
-    export_csv(db_url, out_dir / "grades.csv")
-    for r in ordered:
-        try:
-            write_feedback(ws, r, out_dir / "feedback" / r.student / r.lesson)
-        except BaseException as e:  # that student's note, never the batch's
+            write_feedback(batch.ws, r)
+        except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
-            problems.append(f"{r.student}/{r.lesson}: the feedback page could not be written "
-                            f"({type(e).__name__}: {str(e)[:120]}).")
-    write_report(out_dir / "report.json", ordered, problems, settings, isolation)
-    write_class_report(out_dir / "report.html", ordered)
-    for lesson in needed:
+            batch.problems.append(f"{r.student}/{r.lesson}: the feedback page could not be "
+                                  f"written ({type(e).__name__}: {str(e)[:120]}).")
+
+
+def write_reports(batch: Batch) -> None:
+    """Step 8: ``report.json`` and the class report ``report.html``."""
+    from .report import write_class_report, write_report
+
+    ordered = batch.ordered()
+    write_report(batch.out_dir / "report.json", ordered, batch.problems, batch.settings,
+                 batch.isolation)
+    write_class_report(batch.out_dir / "report.html", ordered)
+
+
+def print_summary(batch: Batch) -> None:
+    ordered = batch.ordered()
+    for lesson in batch.lessons:
         rs = [r for r in ordered if r.lesson == lesson]
         mean = sum(r.score for r in rs) / len(rs)
         print(f"{lesson}: {len(rs)} notebooks, mean {mean:.2f}/{rs[0].max_score:g}, "
               f"{sum(r.status != 'graded' for r in rs)} not graded normally")
-    for p in problems:
+    for p in batch.problems:
         print(f"note: {p}")
+    settings = batch.settings
     where = f"Dask cluster at {settings.scheduler}" if settings.scheduler else \
         f"{settings.workers} local worker{'s' if settings.workers > 1 else ''}"
-    print(f"wrote {out_dir}/grades.csv, report.json, report.html and feedback/ "
-          f"({where}; isolation: {isolation})")
+    print(f"wrote {batch.out_dir}/grades.csv, report.json, report.html and feedback/ "
+          f"({where}; isolation: {batch.isolation})")
+
+
+def grade_command(submissions: str, out: str, settings: GradeSettings) -> int:
+    with staged(Path(submissions)) as (folder, problems):
+        batch = find_submissions(folder, problems, out, settings)
+        with start_graders(batch) as grade_one:
+            prepare_workspace(batch.ws, batch.lessons, batch.db_url)  # step 3
+            batch.hide = hidden_paths(batch.ws, batch.out_dir, folder.resolve())
+            todo = skip_finished(batch)
+            grade_notebooks(batch, todo, grade_one)
+    export_csv(batch.db_url, batch.out_dir / "grades.csv")  # step 6
+    write_feedback_pages(batch)
+    write_reports(batch)
+    print_summary(batch)
     return 0

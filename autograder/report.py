@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .grade import GradeSettings, NotebookResult
+from .results import GradeSettings, NotebookResult
 
 ISOLATION = {
     "user+mounts": "each notebook in a fresh kernel under limits, run as an unprivileged user "

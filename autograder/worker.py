@@ -1,7 +1,7 @@
 """Grade notebook after notebook in one long-lived process: ``python -m autograder.worker``.
 
-The parent (:class:`autograder.grade.WorkerPool`) sends one JSON request per line on this
-process's stdin — the course workspace, the lesson, the student, the limits and what to
+The parent (:class:`autograder.pool.WorkerPool`) sends one JSON request per line on this
+process's stdin — the notebooks' paths in the course workspace, the limits and what to
 hide — and reads one ``RESULT {json}`` line back per notebook on a private descriptor (the
 process's own stdout is sent to /dev/null, so nothing a library prints can pass for a
 result). For each request this process assembles the notebook to grade
@@ -28,7 +28,7 @@ every notebook and is killed with everything it started when the notebook ends. 
 is data decoded under limits (:mod:`rnnkit._grading.remote`). Each result still says ``recycle``
 when anything unusual happened (a cell or test ran out of time, the kernel died or hit its
 memory limit, a reply was too large, grading raised): the parent then replaces this
-process, as it does after :data:`autograder.grade.WorkerPool.MAX_NOTEBOOKS` notebooks
+process, as it does after :data:`autograder.pool.WorkerPool.MAX_NOTEBOOKS` notebooks
 and after any notebook that did not produce a result in time.
 """
 
@@ -47,7 +47,7 @@ import nbformat  # noqa: E402
 from rnnkit.errors import GradingTimeout, student_sentence  # noqa: E402
 from rnnkit.limits import LIMITS  # noqa: E402
 
-from .assemble import assemble, is_test  # noqa: E402
+from .assemble import assemble, is_answer, is_test  # noqa: E402
 from .judge import Judge  # noqa: E402
 from .kernel import (  # noqa: E402
     GradingKernel,
@@ -65,6 +65,14 @@ def _error_output(ename: str, evalue: str):
 def _message(ename: str, evalue: str) -> tuple[str, str]:
     """The failure as shown to the student (:func:`rnnkit.errors.student_sentence`)."""
     return student_sentence(ename, evalue, where="test")
+
+
+def _last_printed(outputs: list) -> str:
+    """The last line a test printed."""
+    text = "".join(
+        "".join(o.get("text", "")) for o in outputs if o.get("output_type") == "stream"
+    ).strip()
+    return text.splitlines()[-1] if text else ""
 
 
 def _as_points(value) -> float | None:
@@ -176,7 +184,9 @@ SLOTS = KernelSlots()  # this worker's; given its user ids by main()
 def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
                  uid: int | None = None, files: dict[str, str] | None = None,
                  slots: KernelSlots | None = None, preload: list[str] | None = None) -> dict:
-    """Execute ``nb`` in place. Returns what happened to the notebook as a whole.
+    """Execute ``nb`` in place. Returns what happened to the notebook as a whole, and in
+    ``cells`` what each cell with a grade id said: ``solution`` (an answer cell), ``error``
+    (the one sentence a failed test ends with) and ``printed`` (the last line it printed).
 
     ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder.
     ``slots``: where the kernel comes from and where the next one is started ahead (by
@@ -188,6 +198,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     isolation = isolation or isolation_available()
     preload = list(preload or [])
     slots = slots if slots is not None else KernelSlots()
+    said: dict[str, dict] = {}  # test cell's grade id -> its error sentence and last line
     kernel = slots.take(limits, hide, isolation, uid, files, preload)
     t_kernel = time.monotonic()
     slots.prepare(limits, hide, isolation, preload, kernel.uid)
@@ -203,6 +214,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 reason = f"the notebook ran longer than {budget:g} s; later cells did not run"
                 if is_test(cell):
                     cell.outputs = [_error_output("TimeoutError", reason)]
+                    said[_grade_id(cell)] = {"error": reason.strip(), "printed": ""}
                 continue
             if is_test(cell):
                 res = judge.run_test(cell.source)
@@ -212,8 +224,11 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                 outputs = [o for o in res.outputs if o.get("output_type") == "stream"]
                 for o in outputs:
                     o["name"] = "stdout"  # warnings never fail a test
+                error = ""
                 if res.error:
-                    outputs.append(_error_output(*_message(*res.error)))
+                    ename, evalue = _message(*res.error)
+                    outputs.append(_error_output(ename, evalue))
+                    error = str(evalue).strip() or str(ename)
                 else:
                     points = _as_points(res.value)
                     if points is not None:
@@ -221,6 +236,7 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                             "execute_result", data={"text/plain": repr(round(points, 6))},
                             execution_count=None))
                 cell.outputs = outputs
+                said[_grade_id(cell)] = {"error": error, "printed": _last_printed(outputs)}
                 continue
             run = kernel.run(cell.source)
             cell.outputs = run.outputs
@@ -249,28 +265,37 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
             recycle = True  # something of this notebook's survived its kernel
     timing = {"kernel": t_kernel - start, "ahead": t_ahead - t_kernel,
               "cells": t_cells - t_ahead, "shutdown": time.monotonic() - t_cells}
-    return {"status": status, "reason": reason, "isolation": isolation_used,
+    cells = [{"grade_id": gid, "solution": is_answer(c),
+              **said.get(gid, {"error": "", "printed": ""})}
+             for c in nb.cells if (gid := _grade_id(c)) is not None]
+    return {"status": status, "reason": reason, "isolation": isolation_used, "cells": cells,
             "recycle": recycle or status != "ok" or slots.unclean,
             "seconds": round(time.monotonic() - start, 2),
             "timing": {k: round(v, 3) for k, v in timing.items()}}
 
 
-def grade(ws: str, lesson: str, student: str, limits: dict, hide: list[str], budget: float,
-          isolation: str | None = None, uid: int | None = None) -> dict:
-    wsp = Path(ws)
-    release = nbformat.read(str(wsp / "lessons" / lesson / f"{lesson}.ipynb"), as_version=4)
-    source = nbformat.read(str(wsp / "solutions" / lesson / f"{lesson}.ipynb"), as_version=4)
-    submitted = nbformat.read(
-        str(wsp / "submitted" / student / lesson / f"{lesson}.ipynb"), as_version=4)
-    nb = assemble(release, source, submitted)
+def _grade_id(cell) -> str | None:
+    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def grade(release: str, source: str, submitted: str, autograded: str, limits: dict,
+          hide: list[str], budget: float, isolation: str | None = None,
+          uid: int | None = None) -> dict:
+    """Grade one notebook: the lesson's release and source and the student's submitted
+    notebook in, the autograded notebook written to ``autograded`` (paths from the parent's
+    :class:`autograder.workspace.Workspace`)."""
+    release_nb = nbformat.read(release, as_version=4)
+    source_nb = nbformat.read(source, as_version=4)
+    nb = assemble(release_nb, source_nb, nbformat.read(submitted, as_version=4))
     # the lesson's hand-outs (earlier lessons' code released with it): in the kernel's folder,
     # and importable by the judge's setup and test cells from the grader's own copy
-    handouts = wsp / "lessons" / lesson
+    handouts = Path(release).parent
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
     use_handouts(handouts)
     info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
-                        files, SLOTS, setup_imports(source, files))
-    out = wsp / "autograded" / student / lesson / f"{lesson}.ipynb"
+                        files, SLOTS, setup_imports(source_nb, files))
+    out = Path(autograded)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
     return {"success": True, **info}

@@ -12,8 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grade import GradeSettings, WorkerPool, _request
 from autograder.kernel import UidPool, isolation_available
+from autograder.pool import WorkerPool
+from autograder.pool import request as _request
+from autograder.results import GradeSettings
 from autograder.submissions import Submission
 
 LESSON = "99-warm"
