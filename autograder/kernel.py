@@ -142,6 +142,7 @@ class UidPool:
                 os.close(fd)
                 continue
             kill_user_processes(uid)  # whatever an earlier, killed run left behind
+            remove_leftovers(uid)
             if user_processes(uid):  # unreaped zombies still count against its limits
                 os.close(fd)
                 continue
@@ -151,7 +152,39 @@ class UidPool:
     @staticmethod
     def release(uid: int, fd: int) -> None:
         kill_user_processes(uid)
+        remove_leftovers(uid)
         os.close(fd)
+
+
+def kernel_folder_prefix(uid: int | None) -> str:
+    """The prefix of a kernel's working folder in the grader's temporary folder: it names
+    the kernel's user, so that the folders of a grader killed before it could remove them
+    are found by whoever holds that user id next (:func:`remove_leftovers`)."""
+    return f"rnn-kernel-{uid}-" if uid is not None else "rnn-kernel-"
+
+
+def remove_leftovers(uid: int, tmp: str | None = None) -> int:
+    """Remove what kernels of ``uid`` left when their grader was killed (SIGKILL, a crash):
+    socket folders in :data:`IPC_ROOT` owned by ``uid`` and working folders named for it.
+    Only the holder of ``uid``'s lock (:class:`UidPool`) calls this, after killing every
+    process of ``uid``, so none of these folders is in use. Returns how many were removed."""
+    import glob
+
+    removed = 0
+    for folder in glob.glob(os.path.join(IPC_ROOT, "k*")):
+        try:
+            st = os.lstat(folder)
+        except OSError:
+            continue
+        if st.st_uid == uid and not os.path.islink(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    for folder in glob.glob(os.path.join(tmp or tempfile.gettempdir(),
+                                         glob.escape(kernel_folder_prefix(uid)) + "*")):
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 # The kernel's own launcher (``python -m ipykernel_launcher``) with the course's modules
@@ -215,7 +248,9 @@ class GradingKernel:
         self.limits = limits
         self.files = dict(files or {})  # written into the kernel's working folder at start
         self.isolation = isolation or isolation_available()
-        self._tmp = tempfile.TemporaryDirectory(prefix="rnn-kernel-")
+        privileged = self.isolation == "user+mounts"
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix=kernel_folder_prefix(int(uid) if uid is not None and privileged else None))
         os.chmod(self._tmp.name, 0o755)
         import rnnkit
 
@@ -224,7 +259,7 @@ class GradingKernel:
         cfg = SandboxConfig(memory_bytes=limits.memory_bytes,
                             max_processes=limits.max_processes,
                             hide=[str(p) for p in hide], keep=sorted(keep),
-                            privileged=self.isolation == "user+mounts",
+                            privileged=privileged,
                             workdir=self._tmp.name)
         if uid is not None:
             cfg.user = cfg.group = int(uid)
