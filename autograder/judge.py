@@ -14,6 +14,7 @@ can turn a wrong answer into points.
 
 from __future__ import annotations
 
+import ast
 import base64
 import builtins
 import contextlib
@@ -176,3 +177,110 @@ class Judge:
         if text:
             outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
         return TestResult(outputs, error, value)
+
+
+# Names whose use makes a cell's reads impossible to know from its text (it could read any
+# variable): when a cell that always runs uses one, every cell runs.
+_DYNAMIC = frozenset({"eval", "exec", "globals", "locals", "vars", "get_ipython", "__import__",
+                      "compile", "getattr", "setattr", "delattr", "__builtins__", "builtins",
+                      "importlib", "sys", "inspect", "__main__", "__dict__", "runpy",
+                      "Out"})
+# IPython's output history: reading one of these (without binding it in the same cell) reads
+# what an earlier cell showed, so it counts as a dynamic read (``Out``).
+_HISTORY = frozenset({"_", "__", "___", "_i", "_ii", "_iii", "In", "Out", "_ih", "_oh", "_dh"})
+
+
+def _names(tree: ast.AST) -> set[str]:
+    """Every name a cell's code reads, binds or deletes, at any depth (attribute bases,
+    function and class names, import aliases, ``global`` statements)."""
+    found: set[str] = set()
+    history_read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+            if node.id in _HISTORY and isinstance(node.ctx, ast.Load):
+                history_read.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for a in node.names:
+                found.add(a.asname or a.name.split(".")[0])
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            found.update(node.names)
+        elif isinstance(node, ast.Attribute) and node.attr in _DYNAMIC:
+            found.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                node.value in _DYNAMIC:
+            found.add(node.value)
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and not isinstance(n.ctx, ast.Load)}
+    found -= _HISTORY - stored  # an unbound history name is marked by "Out" alone
+    if history_read - stored:
+        found.add("Out")
+    return found
+
+
+def needless_cells(nb) -> set[int]:
+    """Indices of the lesson's read-only demonstration cells whose work no later cell can
+    use: nothing they read or bind is named by any cell that runs after them (answers, test
+    cells with their hidden parts, cells the student added, the setup, and demonstrations
+    that are kept). Such a cell (a training run shown for the lesson, a figure) cannot
+    change a score, so grading skips it; a blank then costs its tests, not the lesson's
+    training. Conservative: a name counts whether it is read or written, at any depth (a
+    method call may change the object), so a demonstration that touches ``torch`` or
+    ``np`` runs whenever a later cell touches them too; builtins count only where a cell
+    rebinds them. If any cell that runs cannot be analysed (a syntax error, an IPython
+    magic) or could read names by text (``eval``, ``globals()``, ``getattr`` ...), nothing
+    is skipped."""
+    from .assemble import is_answer, is_test
+
+    parsed: list[tuple[int, object, set[str] | None]] = []
+    bound: set[str] = set()
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            names = _names(ast.parse(cell.source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            names = None
+        parsed.append((i, cell, names))
+        if names:
+            bound |= names
+    plain_builtins = set(dir(builtins)) - _DYNAMIC
+    plain_builtins -= _rebound(parsed, plain_builtins)
+    skip: set[int] = set()
+    needed: set[str] = set()
+    for i, cell, names in reversed(parsed):
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        demo = isinstance(gid, str) and gid != "setup" and not is_test(cell) \
+            and not is_answer(cell) and meta.get("locked", True) is not False
+        if names is None:
+            if not demo:
+                return set()
+            names = set()
+            demo = False  # a lesson cell that does not parse runs (and shows its error)
+        if not demo and names & _DYNAMIC:
+            return set()
+        touched = names - plain_builtins
+        if demo and not touched & needed and not names & _DYNAMIC:
+            skip.add(i)
+            continue
+        needed |= touched
+    return skip
+
+
+def _rebound(parsed, plain_builtins: set[str]) -> set[str]:
+    """Builtin names some cell assigns (``list = ...``): they are ordinary names there."""
+    out: set[str] = set()
+    for _, cell, names in parsed:
+        if not names or not names & plain_builtins:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                out.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                out.add(node.name)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                out |= {a.asname or a.name.split(".")[0] for a in node.names}
+    return out & plain_builtins

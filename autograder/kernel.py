@@ -136,6 +136,7 @@ class UidPool:
                 os.close(fd)
                 continue
             kill_user_processes(uid)  # whatever an earlier, killed run left behind
+            remove_leftovers(uid)
             if user_processes(uid):  # unreaped zombies still count against its limits
                 os.close(fd)
                 continue
@@ -145,7 +146,39 @@ class UidPool:
     @staticmethod
     def release(uid: int, fd: int) -> None:
         kill_user_processes(uid)
+        remove_leftovers(uid)
         os.close(fd)
+
+
+def kernel_folder_prefix(uid: int | None) -> str:
+    """The prefix of a kernel's working folder in the grader's temporary folder: it names
+    the kernel's user, so that the folders of a grader killed before it could remove them
+    are found by whoever holds that user id next (:func:`remove_leftovers`)."""
+    return f"rnn-kernel-{uid}-" if uid is not None else "rnn-kernel-"
+
+
+def remove_leftovers(uid: int, tmp: str | None = None) -> int:
+    """Remove what kernels of ``uid`` left when their grader was killed (SIGKILL, a crash):
+    socket folders in :data:`IPC_ROOT` owned by ``uid`` and working folders named for it.
+    Only the holder of ``uid``'s lock (:class:`UidPool`) calls this, after killing every
+    process of ``uid``, so none of these folders is in use. Returns how many were removed."""
+    import glob
+
+    removed = 0
+    for folder in glob.glob(os.path.join(IPC_ROOT, "k*")):
+        try:
+            st = os.lstat(folder)
+        except OSError:
+            continue
+        if st.st_uid == uid and not os.path.islink(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    for folder in glob.glob(os.path.join(tmp or tempfile.gettempdir(),
+                                         glob.escape(kernel_folder_prefix(uid)) + "*")):
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 # The kernel's own launcher (``python -m ipykernel_launcher``) with the course's modules
@@ -168,6 +201,19 @@ PRELOAD_LAUNCHER = (
 )
 
 
+# torch imports torch._dynamo on the first backward pass or optimizer step, not with torch:
+# about 2 s of CPU (5 s on a loaded machine) inside the first cell that trains anything.
+LAZY_IMPORTS = {"torch": ["torch._dynamo"]}
+
+
+def preload_modules(mods) -> list[str]:
+    """``mods`` and what their first use imports lazily (:data:`LAZY_IMPORTS`)."""
+    out = list(mods)
+    for m in list(out):
+        out += [x for x in LAZY_IMPORTS.get(m.split(".")[0], []) if x not in out]
+    return out
+
+
 class _SandboxedManager(KernelManager):
     sandbox_json: str = "{}"
     preload: tuple = ()
@@ -175,7 +221,7 @@ class _SandboxedManager(KernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.preload and cmd[1:3] == ["-m", "ipykernel_launcher"]:
-            cmd[1:3] = ["-c", PRELOAD_LAUNCHER.format(mods=list(self.preload))]
+            cmd[1:3] = ["-c", PRELOAD_LAUNCHER.format(mods=preload_modules(self.preload))]
         return [sys.executable, "-m", "autograder.sandbox", self.sandbox_json, "--", *cmd]
 
 
@@ -196,7 +242,9 @@ class GradingKernel:
         self.limits = limits
         self.files = dict(files or {})  # written into the kernel's working folder at start
         self.isolation = isolation or isolation_available()
-        self._tmp = tempfile.TemporaryDirectory(prefix="rnn-kernel-")
+        privileged = self.isolation == "user+mounts"
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix=kernel_folder_prefix(int(uid) if uid is not None and privileged else None))
         os.chmod(self._tmp.name, 0o755)
         import rnnkit
 
@@ -205,7 +253,7 @@ class GradingKernel:
         cfg = SandboxConfig(memory_bytes=limits.memory_bytes,
                             max_processes=limits.max_processes, file_bytes=limits.file_bytes,
                             hide=[str(p) for p in hide], keep=sorted(keep),
-                            privileged=self.isolation == "user+mounts",
+                            privileged=privileged,
                             workdir=self._tmp.name)
         if uid is not None:
             cfg.user = cfg.group = int(uid)

@@ -48,7 +48,7 @@ from rnnkit.errors import GradingTimeout, student_sentence  # noqa: E402
 from rnnkit.limits import LIMITS  # noqa: E402
 
 from .assemble import assemble, is_answer, is_test  # noqa: E402
-from .judge import Judge  # noqa: E402
+from .judge import Judge, needless_cells  # noqa: E402
 from .kernel import (  # noqa: E402
     GradingKernel,
     Limits,
@@ -56,6 +56,8 @@ from .kernel import (  # noqa: E402
     kill_user_processes,
     live_user_processes,
 )
+
+SKIPPED = "[not run when grading: no later cell uses what this cell computes]\n"
 
 
 def _error_output(ename: str, evalue: str):
@@ -206,8 +208,12 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     try:
         judge = Judge(kernel, timeout=limits.cell_seconds)
         setup_source = None
-        for cell in nb.cells:
+        skip = needless_cells(nb)
+        for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
+                continue
+            if index in skip:  # a demonstration whose work no later cell can use
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=SKIPPED)]
                 continue
             if time.monotonic() - start > budget:
                 status = "timeout"

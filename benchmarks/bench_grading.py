@@ -15,7 +15,11 @@ notebook at a time). Three measurements:
    against nbclient running the same notebook in a fresh kernel (target: under 0.5 s beyond
    the sum of the cells' execution times);
 3. peak memory (summed RSS of the grader's whole process tree, sampled every 0.1 s) of
-   ``rnn-course grade --workers 2`` as the class grows (``--memory-classes``; target: flat).
+   ``rnn-course grade --workers 2`` as the class grows (``--memory-classes``; target: flat);
+4. the Dask scheduler's cost per task, measured on a local ``dask scheduler`` with
+   ``--dask-workers`` workers and ``--dask-tasks`` tasks that do nothing;
+5. from the run's notebooks per minute per worker and 4.: how long 300 students x 8 lessons
+   take on this machine and on N such machines.
 
 Grading a whole 20 x 7 class takes long; the defaults (one lesson, 6 students, classes of
 4, 8 and 16) finish in about six minutes on two cores. The issue's full run is
@@ -158,6 +162,88 @@ def overhead(tmp: Path, lessons: list[str], copies: int) -> list[tuple]:
     return rows
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dask_overhead(tmp: Path, workers: int, tasks: int) -> dict | None:
+    """The scheduler's cost per task: a local ``dask scheduler`` and ``workers`` ``dask
+    worker`` processes (one thread each), ``tasks`` tasks that do nothing, submitted as a
+    class is (one task per notebook), timed from submission to the last result. Returns
+    seconds per task (wall, and CPU of the scheduler and workers), or None without Dask."""
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    dask = str(VENV_BIN / "dask")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = [open(tmp / f"dask-{i}.log", "w") for i in range(workers + 1)]
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], env=env(), stdout=logs[0],
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)]
+    try:
+        for i in range(workers):
+            procs.append(subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                 "--no-dashboard", "--name", f"w{i}"], env=env(), stdout=logs[i + 1],
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+            client.gather(client.map(abs, range(workers), pure=False))  # connections made
+            cpu0 = sum(_proc_cpu(p.pid) for p in procs)
+            t0 = time.perf_counter()
+            futures = client.map(abs, range(tasks), pure=False)  # a builtin: nothing to ship
+            done = client.gather(futures)
+            wall = time.perf_counter() - t0
+            cpu = sum(_proc_cpu(p.pid) for p in procs) - cpu0
+        assert done == list(range(tasks))
+        return {"workers": workers, "tasks": tasks, "wall": wall, "per_task": wall / tasks,
+                "cpu_per_task": cpu / tasks}
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and of its live descendants (a
+    ``dask worker`` runs its worker in a child of its nanny)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = sum(int(f) for f in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_proc_cpu(int(k)) for k in kids)
+
+
+def scale_estimate(per_worker_rate: float, workers: int, overhead: dict | None,
+                   students: int = 300, lessons: int = 8, machines=(1, 4, 16)) -> list[tuple]:
+    """Hours for ``students`` x ``lessons`` notebooks: the measured notebooks per minute per
+    worker x ``workers`` per machine x N machines, plus the scheduler's measured cost per
+    task (paid by the one scheduler, so it does not shrink with N)."""
+    n = students * lessons
+    rows = []
+    for m in machines:
+        minutes = n / (per_worker_rate * workers * m)
+        sched = (overhead["per_task"] * n / 60) if overhead and m > 1 else 0.0
+        rows.append((m, m * workers, n, minutes + sched, (minutes + sched) / 60,
+                     sched))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lessons", nargs="*", default=["03-rnn-cell"],
@@ -169,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-overhead", action="store_true")
     ap.add_argument("--overhead-copies", type=int, default=3,
                     help="solution copies per lesson graded in one batch for measurement 2")
+    ap.add_argument("--dask-workers", type=int, default=4,
+                    help="dask workers beside a local dask scheduler for its overhead (0: skip)")
+    ap.add_argument("--dask-tasks", type=int, default=200,
+                    help="tasks (one per notebook of a tiny class) sent through the scheduler")
     ap.add_argument("--keep", help="keep the work folder here instead of a temporary one")
     args = ap.parse_args(argv)
     lessons = all_lessons() if args.lessons == ["all"] else args.lessons
@@ -178,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: .venv/bin/python benchmarks/bench_grading.py --lessons {' '.join(args.lessons)} "
           f"--students {args.students} --memory-classes {' '.join(map(str, args.memory_classes))}"
           + (" --skip-stock" if args.skip_stock else "")
+          + f" --dask-workers {args.dask_workers} --dask-tasks {args.dask_tasks}"
           + (" --skip-overhead" if args.skip_overhead else
              f" --overhead-copies {args.overhead_copies}"))
     print(f"work folder: {tmp}", flush=True)
@@ -224,6 +315,30 @@ def main(argv: list[str] | None = None) -> int:
                   + (f" {differ[:4]}" if differ else ""))
         print(f"   rnn-course seconds per notebook (2 at a time): median {median(per_nb):.1f}, "
               f"max {max(per_nb):.1f}")
+        rate = 60 * n / rn_wall / 2  # notebooks per minute per worker, this run
+        cpu_rate = 60 / (rn_cpu / n)  # the same if each worker had a core to itself
+        overhead_d = None
+        if args.dask_workers:
+            overhead_d = dask_overhead(tmp, args.dask_workers, args.dask_tasks)
+            print()
+            if overhead_d is None:
+                print("4. Dask scheduler overhead: not measured (dask.distributed not installed)")
+            else:
+                print(f"4. Dask scheduler overhead: a local `dask scheduler` and "
+                      f"{overhead_d['workers']} `dask worker` processes, {overhead_d['tasks']} "
+                      f"tasks that do nothing: {1000 * overhead_d['per_task']:.1f} ms per task "
+                      f"(wall), {1000 * overhead_d['cpu_per_task']:.1f} ms CPU per task "
+                      f"(scheduler + workers)")
+        print()
+        print(f"5. A class of 300 students x 8 lessons (2400 notebooks), at this run's "
+              f"{rate:.2f} notebooks/min per worker, 2 workers per machine (machines like this "
+              f"one; with a core per worker, this run's CPU time gives {cpu_rate:.2f} "
+              "notebooks/min per worker)")
+        print(table(["machines", "workers", "notebooks", "minutes", "hours",
+                     "of which scheduler min"],
+                    scale_estimate(rate, 2, overhead_d)))
+        print("   (more than one machine: the notebooks go through one Dask scheduler, whose "
+              "measured cost per task is added in full, an upper bound)")
         if not args.skip_overhead:
             orows = overhead(tmp, lessons, args.overhead_copies)
             print()

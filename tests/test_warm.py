@@ -176,3 +176,64 @@ def test_a_worker_is_replaced_after_its_quota_of_notebooks(tmp_path, monkeypatch
         first = _worker_pids(pool)
         assert _grade(pool, ws, "ann", settings).get("success")
         assert pool.started == 3 and _worker_pids(pool) != first
+
+
+def _demo_notebook(answer: str, test: str):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell("import numpy as np\n", "setup", locked=True),
+                _cell("shown = np.ones(3)\nprint(shown)\n", "code-001", locked=True),
+                _cell("used = [1, 2]\n", "code-002", locked=True),
+                _cell(answer, "q_answer", solution=True),
+                _cell(test, "t_answer", grade=True, points=1, locked=True),
+                _cell("trained = np.zeros(2)\nprint(trained)\n", "code-003", locked=True)]
+    return nb
+
+
+def _gids(nb, skip: set[int]) -> list[str]:
+    return [nb.cells[i].metadata["nbgrader"]["grade_id"] for i in sorted(skip)]
+
+
+def test_grading_skips_demonstrations_no_later_cell_uses():
+    from autograder.judge import needless_cells
+
+    nb = _demo_notebook("def f():\n    return used\n", "check_equal(f(), [1, 2], 'f')\n")
+    # code-001 binds `shown` and touches `np`; no later cell names either
+    assert _gids(nb, needless_cells(nb)) == ["code-001", "code-003"]
+    nb = _demo_notebook("def f():\n    return shown\n", "f()\n")
+    assert _gids(nb, needless_cells(nb)) == ["code-002", "code-003"]
+    nb = _demo_notebook("x = np.zeros(1)\n", "x\n")  # np: code-001 may have changed it
+    assert _gids(nb, needless_cells(nb)) == ["code-002", "code-003"]
+    for dynamic in ("f = lambda: globals()['used']\n", "f = lambda: eval('used')\n",
+                    "%time f = 1\n", "f = lambda: _\n"):
+        nb = _demo_notebook(dynamic, "f()\n")
+        assert needless_cells(nb) == set(), dynamic
+    nb = _demo_notebook("def f():\n    return 1\n", "f()\n")
+    nb.cells.insert(2, nbformat.v4.new_code_cell("print = lambda *a: None\n"))  # student's own
+    assert "code-001" not in _gids(nb, needless_cells(nb))  # it calls the rebound print
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="folders owned by a sandbox user id")
+def test_folders_a_killed_grader_left_are_removed_with_the_next_lock(tmp_path):
+    from autograder.kernel import IPC_ROOT, kernel_folder_prefix, remove_leftovers
+
+    pool = UidPool(str(tmp_path))
+    uid, fd = pool.acquire()
+    try:
+        os.makedirs(IPC_ROOT, mode=0o711, exist_ok=True)
+        mine = Path(IPC_ROOT) / f"k-test-{uid}"
+        other = Path(IPC_ROOT) / f"k-test-other-{uid}"
+        for folder, owner in ((mine, uid), (other, uid + 1)):
+            (folder / "sub").mkdir(parents=True)
+            os.chown(folder, owner, owner)
+        work = tmp_path / f"{kernel_folder_prefix(uid)}abc"
+        (work / "sub").mkdir(parents=True)
+        keep = tmp_path / f"{kernel_folder_prefix(uid + 1)}abc"
+        keep.mkdir()
+        assert remove_leftovers(uid, str(tmp_path)) == 2
+        assert not mine.exists() and not work.exists()
+        assert other.exists() and keep.exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(other, ignore_errors=True)
+        UidPool.release(uid, fd)
