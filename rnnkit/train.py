@@ -358,9 +358,10 @@ def fit(
             for i, batch in enumerate(iterable):
                 optimizer.zero_grad(set_to_none=True)
                 loss, n = _split_loss(loss_fn(model, batch))
-                if not torch.isfinite(loss):
+                value = loss.item()  # the step's one read of the loss (no separate isfinite)
+                if not math.isfinite(value):
                     raise FloatingPointError(
-                        f"the loss became {float(loss.detach())} at step {step + 1} (epoch {epoch + 1}); "
+                        f"the loss became {value} at step {step + 1} (epoch {epoch + 1}); "
                         "lower the learning rate or clip the gradient."
                     )
                 loss.backward()
@@ -375,7 +376,7 @@ def fit(
                     scheduler.step()
                 step += 1
                 n_batches += 1
-                run_loss += float(loss.detach()) * n
+                run_loss += value * n
                 run_n += n
                 if bar is not None:
                     bar.update(1)

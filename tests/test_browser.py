@@ -238,17 +238,20 @@ def test_explorer_slider_changes_the_plot_in_a_real_browser(jupyter_lab):
             assert "σ₁ = 1.500" in page.locator(".rnnkit-explorer-info").first.inner_text()
 
             # the sliders' maximum size (the slowest setting, benchmarks/bench_explorer.py)
-            _set_slider(page, "rnnkit-explorer-length", "200")
-            _wait_for_lengths(page, 201, 32)
-            _set_slider(page, "rnnkit-explorer-hidden", "64")
-            _wait_for_lengths(page, 201, 64)
+            from rnnkit.explorer import MAX_HIDDEN, MAX_LENGTH
+
+            _set_slider(page, "rnnkit-explorer-length", str(MAX_LENGTH))
+            _wait_for_lengths(page, MAX_LENGTH + 1, 32)
+            _set_slider(page, "rnnkit-explorer-hidden", str(MAX_HIDDEN))
+            _wait_for_lengths(page, MAX_LENGTH + 1, MAX_HIDDEN)
             big = _traces(page)
-            assert len(big[1]["y"]) == 201
+            assert len(big[1]["y"]) == MAX_LENGTH + 1
             assert big[0]["y"][-1] == pytest.approx(1.0)  # dh_T/dh_T is the identity
-            assert big[1]["y"][0] == pytest.approx(1.5**200, rel=1e-3)  # tanh: gamma = 1
-            assert big[2]["y"][0] == pytest.approx(1.5, rel=1e-6)  # sigma_1 kept at H = 64
+            assert big[1]["y"][0] == pytest.approx(1.5**MAX_LENGTH, rel=1e-3)  # tanh: gamma = 1
+            assert big[2]["y"][0] == pytest.approx(1.5, rel=1e-6)  # sigma_1 kept at the maximum H
             assert all(n <= b * (1 + 1e-9) for n, b in zip(big[0]["y"], big[1]["y"]) if n)
-            assert "H = 64" in page.locator(PLOT).first.evaluate("el => el.layout.title.text")
+            title = page.locator(PLOT).first.evaluate("el => el.layout.title.text")
+            assert f"H = {MAX_HIDDEN}" in title
 
             page.locator(".rnnkit-explorer").first.screenshot(
                 path=str(ARTIFACTS / "lesson05-explorer.png"))
