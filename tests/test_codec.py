@@ -338,3 +338,12 @@ def test_a_reply_too_large_to_send_is_an_error_not_a_truncated_value():
     text = server.handle(json.dumps({"op": "name", "name": "big"}))
     assert len(text) < 1000
     assert json.loads(text)["ename"] == "AnswerTooLarge"
+
+
+def test_arrays_of_objects_never_travel_by_value():
+    for value in (np.array([object()], dtype=object), np.array(["a"]),
+                  np.zeros(2, dtype=[("x", "f8")])):
+        with pytest.raises(TypeError):
+            encode(value)
+        server = KernelServer({})
+        assert wire(value, server._register)["t"] == "ref"
