@@ -169,7 +169,8 @@ def test_each_cell_starts_with_its_own_time_budget_and_printed_text():
     judge, _ = judge_for("def f():\n    print('hi')\n    return 1\n", timeout=30)
     assert judge.run_test("f()").error is None
     judge.conn.deadline = 0  # the previous cell used it all up
-    assert judge.run_test("f()").error is None
+    second = judge.run_test("f()")
+    assert second.error is None and [o["text"] for o in second.outputs] == ["hi\n"]
     judge.timeout = 0
     result = judge.run_test("f()")
     assert result.error is not None and result.error[0] == "GradingTimeout"
