@@ -60,8 +60,11 @@ def test_matches_torch_bidirectional(bias):
 def test_both_biases_are_summed():
     rnn = torch.nn.RNN(3, 2, bidirectional=True)
     p = I.torch_birnn_params(rnn)
-    want = (rnn.bias_ih_l0_reverse + rnn.bias_hh_l0_reverse).detach().numpy()
-    np.testing.assert_allclose(p["bh_b"], want, rtol=1e-6)
+    forward = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().numpy()
+    backward = (rnn.bias_ih_l0_reverse + rnn.bias_hh_l0_reverse).detach().numpy()
+    np.testing.assert_allclose(p["bh_f"], forward, rtol=1e-6)
+    np.testing.assert_allclose(p["bh_b"], backward, rtol=1e-6)
+    assert np.abs(forward - backward).max() > 1e-3  # the two halves are not mixed up
 
 
 def test_rejects_a_one_way_rnn():

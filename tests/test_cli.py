@@ -107,7 +107,17 @@ def test_grade_is_idempotent(tmp_path):
     shutil.copy(NB, subs)
     out = tmp_path / "out"
     first = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    # the student's notebook as submitted, autograded and fed back (not the lesson's own
+    # release, which nbgrader writes again on every run)
+    graded = sorted(p for p in out.rglob(f"{LESSON}.ipynb") if "lessons" not in p.parts)
+    assert graded, sorted(out.rglob("*"))
+    stamps = {p: p.stat().st_mtime_ns for p in graded}
     again = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
-    assert first.returncode == again.returncode == 0, again.stderr
+    assert again.returncode == 0, again.stderr
+    # the second run graded nothing: it says so and left every graded notebook as it was
+    assert "1 notebooks already graded" in again.stdout, again.stdout
+    assert "already graded" not in first.stdout
+    assert {p: p.stat().st_mtime_ns for p in graded} == stamps
     rows = (out / "grades.csv").read_text().strip().splitlines()
     assert len(rows) == 2 and rows[1].endswith("16.0,16.0"), rows

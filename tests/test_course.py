@@ -29,7 +29,12 @@ BLOCKS = re.compile(
 
 
 def test_there_are_lessons():
-    assert "01-sequences" in LESSONS
+    """The lessons are numbered 01, 02, ... without a gap, each released in lessons/."""
+    assert LESSONS and LESSONS[0] == "01-sequences"
+    assert [int(lesson[:2]) for lesson in LESSONS] == list(range(1, len(LESSONS) + 1))
+    released = sorted(p.name for p in (ROOT / "lessons").iterdir()
+                      if p.is_dir() and (p / f"{p.name}.ipynb").is_file())
+    assert released == LESSONS
 
 
 def _cells(path: Path):

@@ -190,7 +190,16 @@ def test_hello_model_and_the_reference_cases():
     assert greedy == rn.sample(hello, [0], 9, np.random.default_rng(0), temperature=0)
     assert "".join("helo"[i] for i in greedy) == "ellohello"
     assert rn.count_params(hello) == rn.num_params(4, 5, 4) == 74
-    assert ref.N_PARAMS == 291356 and ref.N_PARAMS_NO_BIASES == 290816
+    # the reference's counts, from two other sources: a parameter dict of the lesson's sizes,
+    # and torch's RNN + Linear (whose RNN has two hidden biases where the lesson has one)
+    V, H = ref.PARAMS_V, ref.PARAMS_H
+    params = rn.init_params(V, H, V, np.random.default_rng(0))
+    assert ref.N_PARAMS == rn.count_params(params) == 291356
+    layers = [torch.nn.RNN(V, H, bias=False), torch.nn.Linear(H, V)]
+    assert ref.N_PARAMS == sum(p.numel() for m in layers for p in m.parameters()) + H
+    weights_only = [torch.nn.RNN(V, H, bias=False), torch.nn.Linear(H, V, bias=False)]
+    assert ref.N_PARAMS_NO_BIASES == sum(p.numel() for m in weights_only
+                                         for p in m.parameters()) == 290816
     # wrong-axis softmaxes are named by which axis sums to 1
     z = ref.SOFTMAX_CASES[0]
     assert ref.softmax_axis_sentence(rn.softmax(z)) is None
