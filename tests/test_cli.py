@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 
 from conftest import ROOT, rnn_course
@@ -101,13 +100,14 @@ def test_grade_zip_with_malformed_and_dangerous_entries(tmp_path):
     assert "dave" in csv and "carol" in csv
 
 
-def test_grade_is_idempotent(tmp_path):
-    subs = tmp_path / "subs" / "erin" / LESSON
-    subs.mkdir(parents=True)
-    shutil.copy(NB, subs)
-    out = tmp_path / "out"
-    first = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
-    again = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
-    assert first.returncode == again.returncode == 0, again.stderr
+def test_grade_is_idempotent(sequential_class):
+    """Grading the same folder into the same output again (the first run: conftest's
+    sequential_class, amy's solution among four) changes no grade and adds no row."""
+    subs, out = sequential_class["subs"], sequential_class["out"]
+    first = (out / "grades.csv").read_text().strip().splitlines()
+    again = rnn_course("grade", str(subs), "--out", str(out))
+    assert sequential_class["proc"].returncode == again.returncode == 0, again.stderr
     rows = (out / "grades.csv").read_text().strip().splitlines()
-    assert len(rows) == 2 and rows[1].endswith("16.0,16.0"), rows
+    assert len(rows) == 5 and sorted(rows) == sorted(first), (first, rows)
+    amy = next(r for r in rows if ",amy," in r)
+    assert amy.endswith("16.0,16.0"), rows
