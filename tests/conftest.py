@@ -129,3 +129,73 @@ def graded_class(tmp_path_factory) -> dict:
     assert proc.returncode == 0, f"grading failed:\n{proc.stdout}\n{proc.stderr}"
     report = json.loads((out / "report.json").read_text())
     return {"out": out, "report": report, "stdout": proc.stdout}
+
+
+def small_class(folder: Path) -> None:
+    """Lesson 01 for four students, each graded differently: ``amy`` and ``di`` the
+    solution, ``bo`` the untouched release, ``cy`` the solution with one wrong answer
+    (``zipf_exponent``, 2 of 16 points)."""
+    import nbformat
+
+    lesson = "01-sequences"
+    sol = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
+    blank = ROOT / "lessons" / lesson / f"{lesson}.ipynb"
+    partial = nbformat.read(str(sol), as_version=4)
+    for cell in partial.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "q01_zipf":
+            cell.source = "def zipf_exponent(counts):\n    return -1.0\n"
+    for student, src in (("amy", sol), ("bo", blank), ("cy", None), ("di", sol)):
+        d = folder / student / lesson
+        d.mkdir(parents=True)
+        if src is None:
+            nbformat.write(partial, str(d / f"{lesson}.ipynb"))
+        else:
+            shutil.copy(src, d)
+
+
+SMALL_CLASS_GRADES = {"amy": "16.0", "bo": "0.0", "cy": "14.0", "di": "16.0"}
+
+
+def read_grades(out: Path) -> dict[str, str]:
+    """student -> score in ``out/grades.csv``."""
+    import csv
+
+    with open(out / "grades.csv", newline="") as f:
+        return {row["student_id"]: row["score"] for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="session")
+def sequential_class(tmp_path_factory) -> dict:
+    """The :func:`small_class` in ``submitted/``, graded once by the README's command
+    ``rnn-course grade submitted/ --out grading/`` (one local worker, SQLite): the reference
+    that the parallel, Dask and regrading tests compare with (tests/test_cluster.py,
+    tests/test_readme.py, tests/test_cli.py), so the class is graded sequentially once."""
+    base = tmp_path_factory.mktemp("sequential")
+    small_class(base / "submitted")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run("rnn-course grade submitted/ --out grading/", shell=True, cwd=base,
+                          capture_output=True, text=True, env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    grades = read_grades(base / "grading")
+    assert grades == SMALL_CLASS_GRADES, grades
+    return {"base": base, "subs": base / "submitted", "out": base / "grading", "proc": proc,
+            "grades": grades}
+
+
+@pytest.fixture(scope="session")
+def zipped_class(sequential_class, tmp_path_factory) -> dict:
+    """The same class as ``submissions.zip``, graded by the README's command ``rnn-course
+    grade submissions.zip --out grading/ --workers 2`` (two local workers)."""
+    import zipfile
+
+    base = tmp_path_factory.mktemp("zipped")
+    subs = sequential_class["subs"]
+    with zipfile.ZipFile(base / "submissions.zip", "w") as zf:
+        for nb in sorted(subs.rglob("*.ipynb")):
+            zf.write(nb, nb.relative_to(subs).as_posix())
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run("rnn-course grade submissions.zip --out grading/ --workers 2",
+                          shell=True, cwd=base, capture_output=True, text=True, env=env,
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"base": base, "out": base / "grading", "proc": proc}

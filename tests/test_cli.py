@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 
 from conftest import ROOT, rnn_course
@@ -101,23 +100,23 @@ def test_grade_zip_with_malformed_and_dangerous_entries(tmp_path):
     assert "dave" in csv and "carol" in csv
 
 
-def test_grade_is_idempotent(tmp_path):
-    subs = tmp_path / "subs" / "erin" / LESSON
-    subs.mkdir(parents=True)
-    shutil.copy(NB, subs)
-    out = tmp_path / "out"
-    first = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
-    assert first.returncode == 0, first.stderr
-    # the student's notebook as submitted, autograded and fed back (not the lesson's own
+def test_grade_is_idempotent(sequential_class):
+    """Grading the same folder into the same output again (the first run: conftest's
+    sequential_class, amy's solution among four) grades nothing again, says so, changes no
+    grade, adds no row and leaves every graded notebook as it was."""
+    subs, out = sequential_class["subs"], sequential_class["out"]
+    first = (out / "grades.csv").read_text().strip().splitlines()
+    # the students' notebooks as submitted, autograded and fed back (not the lesson's own
     # release, which nbgrader writes again on every run)
     graded = sorted(p for p in out.rglob(f"{LESSON}.ipynb") if "lessons" not in p.parts)
     assert graded, sorted(out.rglob("*"))
     stamps = {p: p.stat().st_mtime_ns for p in graded}
-    again = rnn_course("grade", str(tmp_path / "subs"), "--out", str(out))
-    assert again.returncode == 0, again.stderr
-    # the second run graded nothing: it says so and left every graded notebook as it was
-    assert "1 notebooks already graded" in again.stdout, again.stdout
-    assert "already graded" not in first.stdout
+    again = rnn_course("grade", str(subs), "--out", str(out))
+    assert sequential_class["proc"].returncode == again.returncode == 0, again.stderr
+    assert "4 notebooks already graded" in again.stdout, again.stdout
+    assert "already graded" not in sequential_class["proc"].stdout
     assert {p: p.stat().st_mtime_ns for p in graded} == stamps
     rows = (out / "grades.csv").read_text().strip().splitlines()
-    assert len(rows) == 2 and rows[1].endswith("16.0,16.0"), rows
+    assert len(rows) == 5 and sorted(rows) == sorted(first), (first, rows)
+    amy = next(r for r in rows if ",amy," in r)
+    assert amy.endswith("16.0,16.0"), rows

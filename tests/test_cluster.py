@@ -4,7 +4,6 @@ PostgreSQL server on 127.0.0.1 and stops them after."""
 
 from __future__ import annotations
 
-import csv
 import glob
 import os
 import shutil
@@ -15,9 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, rnn_course
-
-LESSON = "01-sequences"
+from conftest import BIN, ROOT, read_grades, rnn_course
 
 
 def _port() -> int:
@@ -110,40 +107,13 @@ def dask_cluster():
                     p.kill()
 
 
-def _class(folder: Path) -> None:
-    import nbformat
-
-    sol = ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"
-    blank = ROOT / "lessons" / LESSON / f"{LESSON}.ipynb"
-    partial = nbformat.read(str(sol), as_version=4)
-    for cell in partial.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "q01_zipf":
-            cell.source = "def zipf_exponent(counts):\n    return -1.0\n"
-    for student, src in (("amy", sol), ("bo", blank), ("cy", None), ("di", sol)):
-        d = folder / student / LESSON
-        d.mkdir(parents=True)
-        if src is None:
-            nbformat.write(partial, str(d / f"{LESSON}.ipynb"))
-        else:
-            shutil.copy(src, d)
-
-
-def _grades(out: Path) -> dict[str, str]:
-    with open(out / "grades.csv", newline="") as f:
-        return {row["student_id"]: row["score"] for row in csv.DictReader(f)}
-
-
 @pytest.fixture(scope="module")
-def sequential(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+def sequential(sequential_class) -> tuple[Path, dict[str, str]]:
     """The class, and its grades from one sequential run into SQLite (what both parallel
-    runs are compared with)."""
-    base = tmp_path_factory.mktemp("cluster")
-    _class(base / "subs")
-    seq = rnn_course("grade", str(base / "subs"), "--out", str(base / "seq"))
-    assert seq.returncode == 0, seq.stderr
-    grades = _grades(base / "seq")
-    assert grades == {"amy": "16.0", "bo": "0.0", "cy": "14.0", "di": "16.0"}
-    return base / "subs", grades
+    runs are compared with; graded once for the session, see conftest.sequential_class)."""
+    assert sequential_class["grades"] == {"amy": "16.0", "bo": "0.0", "cy": "14.0",
+                                          "di": "16.0"}
+    return sequential_class["subs"], sequential_class["grades"]
 
 
 def test_dask_and_postgres_grade_like_sequential_sqlite(tmp_path, sequential, dask_cluster,
@@ -153,12 +123,13 @@ def test_dask_and_postgres_grade_like_sequential_sqlite(tmp_path, sequential, da
                      "--scheduler", dask_cluster, "--db-url", postgres)
     assert par.returncode == 0, par.stdout + par.stderr
     assert "Dask cluster" in par.stdout
-    assert _grades(tmp_path / "par") == expected
+    assert read_grades(tmp_path / "par") == expected
     assert not (tmp_path / "par" / "gradebook.db").exists()  # it went to PostgreSQL
 
 
-def test_parallel_local_workers_grade_like_sequential(tmp_path, sequential):
-    subs, expected = sequential
-    par = rnn_course("grade", str(subs), "--out", str(tmp_path / "par"), "--workers", "2")
-    assert par.returncode == 0, par.stderr
-    assert _grades(tmp_path / "par") == expected
+def test_parallel_local_workers_grade_like_sequential(sequential, zipped_class):
+    """The same class zipped, graded with ``--workers 2`` (the README's zip command, also
+    checked in tests/test_readme.py)."""
+    _, expected = sequential
+    assert "2 local workers" in zipped_class["proc"].stdout, zipped_class["proc"].stdout
+    assert read_grades(zipped_class["out"]) == expected

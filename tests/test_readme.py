@@ -12,7 +12,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-import zipfile
 
 import pytest
 from conftest import BIN, ROOT
@@ -62,22 +61,19 @@ def test_readme_release_command_leaves_lessons_unchanged():
     assert before == after
 
 
-def test_readme_grade_commands(tmp_path):
-    lesson = "01-sequences"
-    sub = tmp_path / "submitted" / "ann" / lesson
-    sub.mkdir(parents=True)
-    shutil.copy(ROOT / "solutions" / lesson / f"{lesson}.ipynb", sub)
-    proc = _run("rnn-course grade submitted/ --out grading/", tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "ann" in (tmp_path / "grading" / "grades.csv").read_text()
-    with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as zf:
-        zf.write(sub / f"{lesson}.ipynb", f"ben/{lesson}/{lesson}.ipynb")
-    shutil.rmtree(tmp_path / "grading")
-    proc = _run("rnn-course grade submissions.zip --out grading/ --workers 2", tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads((tmp_path / "grading" / "report.json").read_text())
-    assert [s["student"] for s in report["submissions"]] == ["ben"]
-    assert report["submissions"][0]["score"] == report["submissions"][0]["max_score"]
+def test_readme_grade_commands(sequential_class, zipped_class):
+    """Both README grade commands, each run as written on a class of four (conftest: the
+    folder ``submitted/`` and the same class as ``submissions.zip``, graded once for the
+    session and shared with tests/test_cluster.py and tests/test_cli.py)."""
+    assert sequential_class["proc"].returncode == 0, sequential_class["proc"].stderr
+    grades = (sequential_class["out"] / "grades.csv").read_text()
+    assert all(student in grades for student in ("amy", "bo", "cy", "di")), grades
+    assert zipped_class["proc"].returncode == 0, zipped_class["proc"].stderr
+    report = json.loads((zipped_class["out"] / "report.json").read_text())
+    assert sorted(s["student"] for s in report["submissions"]) == ["amy", "bo", "cy", "di"]
+    by = {s["student"]: s for s in report["submissions"]}
+    assert by["amy"]["score"] == by["amy"]["max_score"] > 0
+    assert by["bo"]["score"] == 0 < by["bo"]["max_score"]
 
 
 def _free_port() -> int:
