@@ -681,6 +681,43 @@ def test_a_due_date_in_the_past_marks_the_submissions_late(class_hub):
 
 
 @needs_root
+def test_a_score_given_in_formgrader_on_the_hub_reaches_the_export(class_hub):
+    """The instructor logs in to the hub, whose lab runs Formgrader on the gradebook `hub
+    grade` wrote; a manual score given through Formgrader's own HTTP API (what its grading
+    page sends) is counted by `rnn-course export`."""
+    import csv as _csv
+
+    hub, s = class_hub, class_hub.s
+    if not hasattr(hub, "scores"):
+        pytest.skip("needs the class cycle above")
+    i, a = s.instructor, hub.students[0]
+    session = login(hub.base, i, hub.passwords[i])
+    open_lab(session, hub.base, i)
+    api = f"{hub.base}/user/{i}/formgrader/api"
+    r = session.get(f"{api}/submitted_notebooks/{LESSON}/{LESSON}", timeout=60)
+    assert r.ok, (r.status_code, r.text[:1000])
+    [nb] = [n for n in r.json() if n["student"] == a]
+    grades = session.get(f"{api}/grades", params={"submission_id": nb["id"]}, timeout=60).json()
+    by_hand = [g for g in grades if g["auto_score"] is None and g["max_score"]]
+    assert by_hand, grades  # lesson 03's free-text answers
+    given = by_hand[0]["max_score"] / 2
+    xsrf = session.cookies.get("_xsrf", path=f"/user/{i}/")
+    r = session.put(f"{api}/grade/{by_hand[0]['id']}", json={"manual_score": given},
+                    headers={"X-XSRFToken": xsrf}, timeout=60)
+    assert r.ok and r.json()["manual_score"] == given, (r.status_code, r.text[:1000])
+
+    p = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "export", "--grading",
+                        str(s.course_root / "grading")], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip().endswith("scores given by hand in Formgrader: 1"), p.stdout
+    with (s.course_root / "grading" / "grades.csv").open() as f:
+        [row] = [r for r in _csv.DictReader(f)
+                 if r["assignment"] == LESSON and r["student_id"] == a]
+    assert float(row["score"]) == pytest.approx(hub.scores[a][0] + given), row
+
+
+@needs_root
 @needs_browser
 def test_a_student_added_mid_term_works_in_the_assignments_panel(class_hub):
     """A student added by `hub add-students` logs in through the form in Chromium, fetches
