@@ -267,6 +267,7 @@ def hub_config(s: HubSettings) -> str:
         "RNN_COURSE_EXCHANGE": str(s.exchange),
         "RNN_COURSE_GRADING": str(s.course_root / "grading"),
         "RNN_COURSE_SUBMITTED": str(s.course_root / "submitted"),
+        "RNN_COURSE_ROOT": str(s.course_root),  # Formgrader wants it inside its lab's folder
     }
     return f'''"""JupyterHub configuration of the RNN course, written by `rnn-course hub setup`
 (edit autograder/hub.py, not this file: the next setup rewrites it)."""
