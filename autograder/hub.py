@@ -30,10 +30,19 @@ their home as the course folder, no Formgrader and no Create Assignment. The ins
 lab opens the course folder with Formgrader (``autograder/instructor`` and ``autograder``).
 
 The class cycle is one command per step for the instructor: ``rnn-course hub release
-LESSON`` (from ``lessons/``), ``rnn-course hub collect LESSON`` (into ``submitted/``),
-``rnn-course grade submitted --out grading``, ``rnn-course hub feedback LESSON`` (copies each
-submission's ``timestamp.txt`` and ``submission_secret.txt`` beside its feedback page, then
-nbgrader's ``release_feedback``).
+LESSON [--due ISO]`` (from ``lessons/``; the due date goes into the gradebook),
+``rnn-course hub collect LESSON`` (into ``submitted/``), ``rnn-course hub grade LESSON``
+(``rnn-course grade submitted --out grading``, then each submission's time into the
+gradebook and a LATE line for each one after the due date), ``rnn-course hub feedback
+LESSON`` (copies each submission's ``timestamp.txt`` and ``submission_secret.txt`` beside its
+feedback page, then nbgrader's ``release_feedback``). The gradebook stays writable by the
+instructors' group, so the instructor's Formgrader on the hub scores the free-text answers
+in it and ``rnn-course export`` counts those points.
+
+A student's Assignments tab is nbgrader's, served by this module's server extension
+(:func:`_load_jupyter_server_extension`): a failed fetch, submit or feedback fetch answers
+with a sentence (:func:`_clear_message`) where nbgrader ignores the failure or shows its
+traceback.
 """
 
 from __future__ import annotations

@@ -139,6 +139,28 @@ def test_student_id_of_the_instructor_is_refused(course, prefix):
         setup(path, course)
 
 
+def test_a_due_date_that_is_not_iso_is_refused():
+    from autograder.hub import parse_due
+
+    with pytest.raises(CourseError, match="not an ISO date and time"):
+        parse_due("next friday")
+    assert str(parse_due("2026-12-10T17:00+01:00")) == "2026-12-10 16:00:00"
+
+
+def test_the_tab_says_why_a_fetch_or_submit_failed(tmp_path):
+    from autograder.hub import _clear_message
+
+    exchange, home = tmp_path / "exchange", tmp_path / "home"
+    (exchange / COURSE_ID / "outbound" / "03-x").mkdir(parents=True)
+    (home / "03-x").mkdir(parents=True)
+    tb = "Traceback (most recent call last):\n  ...\nExchangeError: boom"
+    assert "has not been released" in _clear_message("fetch", "09-y", exchange, home, tb)
+    assert "already have 03-x" in _clear_message("fetch", "03-x", exchange, home, tb)
+    assert "fetch it first" in _clear_message("submit", "09-y", exchange, home, tb)
+    said = _clear_message("fetch_feedback", "03-x", exchange, home, tb)
+    assert said == "Could not fetch the feedback of 03-x: boom" and "Traceback" not in said
+
+
 # ---------------------------------------------------------------- setup
 
 def _passwords(s: HubSettings) -> dict[str, str]:
