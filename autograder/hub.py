@@ -30,10 +30,19 @@ their home as the course folder, no Formgrader and no Create Assignment. The ins
 lab opens the course folder with Formgrader (``autograder/instructor`` and ``autograder``).
 
 The class cycle is one command per step for the instructor: ``rnn-course hub release
-LESSON`` (from ``lessons/``), ``rnn-course hub collect LESSON`` (into ``submitted/``),
-``rnn-course grade submitted --out grading``, ``rnn-course hub feedback LESSON`` (copies each
-submission's ``timestamp.txt`` and ``submission_secret.txt`` beside its feedback page, then
-nbgrader's ``release_feedback``).
+LESSON [--due ISO]`` (from ``lessons/``; the due date goes into the gradebook),
+``rnn-course hub collect LESSON`` (into ``submitted/``), ``rnn-course hub grade LESSON``
+(``rnn-course grade submitted --out grading``, then each submission's time into the
+gradebook and a LATE line for each one after the due date), ``rnn-course hub feedback
+LESSON`` (copies each submission's ``timestamp.txt`` and ``submission_secret.txt`` beside its
+feedback page, then nbgrader's ``release_feedback``). The gradebook stays writable by the
+instructors' group, so the instructor's Formgrader on the hub scores the free-text answers
+in it and ``rnn-course export`` counts those points.
+
+A student's Assignments tab is nbgrader's, served by this module's server extension
+(:func:`_load_jupyter_server_extension`): a failed fetch, submit or feedback fetch answers
+with a sentence (:func:`_clear_message`) where nbgrader ignores the failure or shows its
+traceback.
 """
 
 from __future__ import annotations
@@ -267,6 +276,7 @@ def hub_config(s: HubSettings) -> str:
         "RNN_COURSE_EXCHANGE": str(s.exchange),
         "RNN_COURSE_GRADING": str(s.course_root / "grading"),
         "RNN_COURSE_SUBMITTED": str(s.course_root / "submitted"),
+        "RNN_COURSE_ROOT": str(s.course_root),  # Formgrader wants it inside its lab's folder
     }
     return f'''"""JupyterHub configuration of the RNN course, written by `rnn-course hub setup`
 (edit autograder/hub.py, not this file: the next setup rewrites it)."""
@@ -459,14 +469,126 @@ def nbgrader(args: list[str], s: HubSettings, **kw) -> subprocess.CompletedProce
     return p
 
 
-def release(lesson: str, s: HubSettings) -> None:
+def gradebook_url(s: HubSettings) -> str:
+    """The gradebook `rnn-course grade --out grading` writes and Formgrader reads."""
+    from .export import gradebook_url as url
+
+    return url(s.course_root / "grading")
+
+
+def _gradebook(s: HubSettings):
+    from nbgrader.api import Gradebook
+
+    from .course import tools_on_path
+
+    tools_on_path()  # nbgrader's Gradebook runs alembic by name
+    (s.course_root / "grading").mkdir(exist_ok=True)
+    return Gradebook(gradebook_url(s))
+
+
+def parse_due(text: str):
+    """An ISO date and time (``2026-12-10T17:00``, ``2026-12-10 17:00+01:00``); without a
+    zone it is the machine's local time. Returned as naive UTC, as nbgrader stores it."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CourseError(f"--due {text!r} is not an ISO date and time such as "
+                          "2026-12-10T17:00 or 2026-12-10T17:00+01:00.") from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # local time
+    return when.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def release(lesson: str, s: HubSettings, due: str | None = None) -> None:
+    """Release ``lessons/LESSON`` to the exchange; ``due`` (ISO) becomes the lesson's due
+    date in the gradebook, against which `hub grade` marks late submissions."""
     if not (ROOT / "lessons" / lesson).is_dir():
         raise CourseError(f"no lesson {lesson!r} in {ROOT / 'lessons'}.")
+    when = parse_due(due) if due else None
     nbgrader(["release_assignment", lesson, "--force"], s)
+    if when is not None:
+        with _gradebook(s) as gb:
+            gb.update_or_create_assignment(lesson, duedate=when)
+        _share_gradebook(s)
 
 
 def collect(lesson: str, s: HubSettings) -> None:
     nbgrader(["collect", lesson, "--update"], s)
+
+
+def _share_gradebook(s: HubSettings) -> None:
+    """Formgrader runs as the instructor's user: the gradebook the root commands write must
+    stay writable by the instructors' group."""
+    url = gradebook_url(s)
+    if not url.startswith("sqlite:///") or os.geteuid() != 0:
+        return
+    try:
+        gid = grp.getgrnam(s.instructors_group).gr_gid
+    except KeyError:
+        return
+    db = Path(url[len("sqlite:///"):])
+    for p in [db.parent, *db.parent.glob(db.name + "*")]:
+        if p.exists():
+            os.chown(p, -1, gid)
+            os.chmod(p, (p.stat().st_mode & 0o7777) | 0o060 | (0o010 if p.is_dir() else 0))
+
+
+@dataclass
+class Timing:
+    student: str
+    timestamp: str
+    seconds_late: float
+
+
+def record_times(lesson: str, s: HubSettings) -> list[Timing]:
+    """Put each collected submission's time (its ``timestamp.txt``) into the gradebook, where
+    nbgrader compares it with the lesson's due date (Formgrader's and the export's
+    ``timestamp``/``duedate``). Needs the lesson graded once (the gradebook knows it)."""
+    from nbgrader.api import MissingEntry
+
+    subs = sorted((s.course_root / "submitted").glob(f"*/{lesson}/timestamp.txt"))
+    done: list[Timing] = []
+    if not subs:
+        return done
+    with _gradebook(s) as gb:
+        try:
+            gb.find_assignment(lesson)
+        except MissingEntry:
+            return done
+        for ts in subs:
+            student = ts.parent.parent.name
+            stamp = ts.read_text().strip()
+            gb.update_or_create_student(student)
+            sub = gb.update_or_create_submission(lesson, student, timestamp=stamp)
+            done.append(Timing(student, stamp, float(sub.total_seconds_late or 0)))
+    _share_gradebook(s)
+    return done
+
+
+def _late_lines(lesson: str, times: list[Timing]) -> list[str]:
+    lines = []
+    for t in times:
+        if t.seconds_late > 0:
+            h, m = divmod(int(t.seconds_late // 60), 60)
+            lines.append(f"LATE {t.student} {lesson}: submitted {t.timestamp}, {h} h {m} min "
+                         "after the due date")
+    return lines
+
+
+def grade(lesson: str, s: HubSettings, extra: list[str] | None = None) -> list[Timing]:
+    """`rnn-course grade submitted --out grading` (this course's grader), then each
+    submission's time against the lesson's due date into the gradebook."""
+    cmd = [str(s.course_root / ".venv" / "bin" / "rnn-course"), "grade",
+           str(s.course_root / "submitted"), "--out", str(s.course_root / "grading"),
+           *(extra or [])]
+    p = subprocess.run(cmd, cwd=s.course_root)
+    if p.returncode != 0:
+        raise CourseError(f"rnn-course grade failed (exit {p.returncode}).")
+    times = record_times(lesson, s)
+    _share_gradebook(s)
+    return times
 
 
 def copy_submission_secrets(lesson: str, s: HubSettings) -> list[Path]:
@@ -492,6 +614,7 @@ def release_feedback(lesson: str, s: HubSettings) -> list[Path]:
         raise CourseError(f"no feedback for {lesson} in {s.course_root / 'grading/feedback'}: "
                           f"run `rnn-course grade submitted --out grading` first.")
     nbgrader(["release_feedback", lesson], s)
+    record_times(lesson, s)
     return done
 
 
@@ -527,9 +650,15 @@ def add_hub_commands(sub) -> None:
     a.add_argument("class_list", help="the class list (new ids are created, others kept)")
     for name, text in [("release", "release a lesson from lessons/ to the exchange"),
                        ("collect", "collect the submissions of a lesson into submitted/"),
+                       ("grade", "rnn-course grade submitted --out grading, then mark late "
+                                 "submissions"),
                        ("feedback", "release the feedback of `rnn-course grade` on a lesson")]:
         p = common(hs.add_parser(name, help=text))
         p.add_argument("lesson")
+        if name == "release":
+            p.add_argument("--due", default=None,
+                           help="due date and time, ISO (2026-12-10T17:00, local time "
+                                "unless it names a zone); later submissions are marked late")
 
 
 def _settings(args) -> HubSettings:
@@ -552,7 +681,8 @@ def _report(r: SetupResult) -> None:
 def hub_command(args) -> int:
     cmd = getattr(args, "hub_command", None)
     if cmd is None:
-        print("rnn-course hub: say setup, start, add-students, release, collect or feedback "
+        print("rnn-course hub: say setup, start, add-students, release, collect, grade or "
+              "feedback "
               "(rnn-course hub -h).", file=sys.stderr)
         return 2
     s = _settings(args)
@@ -565,8 +695,14 @@ def hub_command(args) -> int:
         _report(setup(Path(args.class_list), s))
         return start(s)
     if cmd == "release":
-        release(args.lesson, s)
-        print(f"released {args.lesson} to {s.exchange / COURSE_ID / 'outbound'}")
+        release(args.lesson, s, due=args.due)
+        due = f", due {parse_due(args.due):%Y-%m-%d %H:%M} UTC" if args.due else ""
+        print(f"released {args.lesson} to {s.exchange / COURSE_ID / 'outbound'}{due}")
+        return 0
+    if cmd == "grade":
+        times = grade(args.lesson, s)
+        late = _late_lines(args.lesson, times)
+        print("\n".join(late) if late else f"no late submission of {args.lesson}")
         return 0
     if cmd == "collect":
         collect(args.lesson, s)
@@ -578,3 +714,69 @@ def hub_command(args) -> int:
         print(f"released the feedback of {len(done)} students on {args.lesson}")
         return 0
     raise AssertionError(cmd)
+
+
+# ---------------------------------------------------------------- the students' Assignments tab
+
+def _clear_message(action: str, lesson: str, exchange: Path, home: Path, detail: str) -> str:
+    """What the Assignments tab shows when a fetch, submit or feedback fetch fails: one
+    sentence a student can act on, not nbgrader's traceback."""
+    outbound = exchange / COURSE_ID / "outbound" / lesson
+    last = (detail.strip().splitlines() or [""])[-1]
+    reason = last.split(": ", 1)[-1] if ": " in last else last
+    if action == "fetch" and not outbound.is_dir():
+        return (f"{lesson} has not been released to this class (or was withdrawn), so there "
+                "is nothing to fetch. Press the refresh button to see the lessons you can "
+                "fetch, or ask your instructor.")
+    if action == "fetch" and (home / lesson).exists():
+        return (f"You already have {lesson} in your home folder ({home / lesson}); rename "
+                "that folder to fetch a fresh copy.")
+    if action == "submit" and not (home / lesson).is_dir():
+        return f"There is no folder {lesson} in your home folder to submit: fetch it first."
+    what = {"fetch": "fetch", "submit": "submit", "fetch_feedback": "fetch the feedback of"}
+    return f"Could not {what[action]} {lesson}: {reason}"
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "autograder.hub"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    """A student's lab: nbgrader's Assignments tab, whose fetch, submit and feedback fetch
+    answer a failure with a sentence (nbgrader's own handler ignores a failed fetch and
+    shows a traceback for a failed submit)."""
+    import json
+
+    from jupyter_server.utils import url_path_join
+    from nbgrader.server_extensions.assignment_list import handlers as al
+    from tornado import web
+
+    exchange = Path(os.environ.get("RNN_COURSE_EXCHANGE", "/srv/nbgrader/exchange"))
+
+    class ActionHandler(al.AssignmentActionHandler):
+        @web.authenticated
+        def post(self, action):
+            try:
+                data = {"assignment_id": self.get_argument("assignment_id"),
+                        "course_id": self.get_argument("course_id")}
+            except web.MissingArgumentError:
+                data = self.get_json_body()
+            lesson, course = data["assignment_id"], data["course_id"]
+            run = {"fetch": self.manager.fetch_assignment,
+                   "submit": self.manager.submit_assignment,
+                   "fetch_feedback": self.manager.fetch_feedback}[action]
+            output = run(course, lesson)
+            if not output["success"]:
+                message = _clear_message(action, lesson, exchange,
+                                         Path(self.manager.root_dir), str(output["value"]))
+                self.finish(json.dumps({"success": False, "value": message}))
+                return
+            self.finish(json.dumps(self.manager.list_assignments(course_id=course)))
+
+    webapp = serverapp.web_app
+    base = webapp.settings["base_url"]
+    # added first, so these answer before nbgrader's own routes for the same paths
+    webapp.add_handlers(".*$", [
+        (url_path_join(base, r"/assignments/%s" % al._assignment_action_regex), ActionHandler),
+    ])
+    al.load_jupyter_server_extension(serverapp)

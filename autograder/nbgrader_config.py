@@ -21,7 +21,7 @@ c = get_config()  # noqa: F821 - provided by traitlets when the file is loaded
 ROOT = Path(__file__).resolve().parent.parent
 
 c.CourseDirectory.course_id = "rnn-course"
-c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.root = os.environ.get("RNN_COURSE_ROOT") or str(ROOT)  # hub: the course folder
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "lessons"
 GRADING = Path(os.environ.get("RNN_COURSE_GRADING") or ROOT / "grading").resolve()
