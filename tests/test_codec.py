@@ -1,4 +1,4 @@
-"""The codec between a grading kernel and the grader (rnnkit.remote), on its own.
+"""The codec between a grading kernel and the grader (rnnkit._grading.remote), on its own.
 
 Whatever a hostile kernel sends, :func:`decode` returns data or raises; it never runs code,
 never allocates past its limits and never takes long. Runs in about a second.
@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from rnnkit import remote
-from rnnkit.remote import KernelServer, ValueTooLarge, decode, encode
+from rnnkit._grading import remote
+from rnnkit._grading.remote import KernelServer, ValueTooLarge, decode, encode
 
 
 def wire(value, register=None):

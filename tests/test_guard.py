@@ -1,4 +1,4 @@
-"""``forbid`` on its own: rnnkit.guard (in a kernel) and autograder.guard (in the grader)."""
+"""``forbid`` on its own: rnnkit._grading.guard (in a kernel) and autograder.guard (in the grader)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import types
 import pytest
 
 from autograder import guard as grader_guard
+from rnnkit._grading.guard import forbid
 from rnnkit.checks import CheckFailed
-from rnnkit.guard import forbid
 
 SOURCE = '''
 import math
@@ -136,7 +136,7 @@ def test_the_grader_records_the_forbidden_modules_for_calls_into_the_kernel(mod)
 def test_the_kernel_server_forbids_the_named_modules_for_one_call(mod):
     import json
 
-    from rnnkit.remote import KernelServer, decode
+    from rnnkit._grading.remote import KernelServer, decode
 
     def student_answer(r):
         return mod.area(r)  # calls rnnkit's version

@@ -1,5 +1,5 @@
 """The judge on its own: test cells run in the grader and reach the student's kernel only
-through requests, here answered in-process by a :class:`rnnkit.remote.KernelServer` (or by a
+through requests, here answered in-process by a :class:`rnnkit._grading.remote.KernelServer` (or by a
 hostile stand-in replying whatever it likes)."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from autograder import guard
-from autograder.judge import GradingTimeout, Judge, Remote, StudentCodeError
+from autograder.judge import Judge, Remote
+from rnnkit._grading.remote import KernelServer
 from rnnkit.checks import CheckFailed
-from rnnkit.remote import KernelServer
+from rnnkit.errors import GradingTimeout, StudentCodeError
 
 CHECK = "from rnnkit.checks import check_close\n"
 
