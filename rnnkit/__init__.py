@@ -1,9 +1,25 @@
 """rnnkit: the helper package every notebook of the RNN course imports.
 
-Modules: ``text`` (tokenizers, Vocab, padding), ``batching`` (language-model batches),
-``corpus`` (a synthetic language with known entropy), ``checks`` (what test cells call),
-``plots`` (static plotly figures), ``gated_plots`` (how far back a gradient reaches in
-torch's vanilla, LSTM and GRU cells; attention's sizes).
+Modules, by what they hold:
+
+* text and data — ``text`` (character tokens, reading a file; the word-level tools and
+  ``Vocab`` are lesson 01's exercises), ``corpus`` (a synthetic language with known entropy),
+  ``batching`` (language-model windows and the per-epoch batches ``fit`` draws),
+  ``seqdata`` (the data sets of lesson 06's five modes);
+* models and training — ``models`` (a torch character RNN, its loss and perplexity),
+  ``seqmodels`` (lesson 06's five mode models), ``losses`` (their losses and accuracies),
+  ``train`` (``fit``, the one training loop, and its history);
+* each lesson's tools and figures — ``plots`` (01: Zipf), ``ngram`` (02), ``rnn_numpy`` (03),
+  ``bptt`` (04), ``gradients``, ``explorer`` and ``longrange`` (05), ``modes`` (06),
+  ``birnn`` (07), ``gated_plots`` (08); ``layout`` gives every static figure its title,
+  labelled axes and margins;
+* the notebook side of the course — ``checks`` (what test cells call), ``validate`` and
+  ``cli`` (``rnn-course validate`` and the student's commands), ``lab`` (the JupyterLab
+  extension behind the Validate button), ``guard`` and ``remote`` (the only grader code that
+  runs inside a grading kernel).
+
+No module holds an exercise's answer: those are in ``autograder/impl`` (a lesson that builds
+on an earlier one gets it as a hand-out file beside its notebook).
 """
 
 from __future__ import annotations

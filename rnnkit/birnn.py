@@ -1,5 +1,7 @@
-"""Tools for lesson 07 (bidirectional RNNs): random BiRNN parameters, language-model batches,
-prefix-only perplexity, generation and the lesson's figures.
+"""Tools for lesson 07 (bidirectional RNNs): random BiRNN parameters, the right-context
+tagging data, prefix-only perplexity, generation and the lesson's figures. Its language-model
+batches are :func:`rnnkit.batching.random_windows`; its taggers and losses are lesson 06's
+(:class:`rnnkit.seqmodels.Tagger`, :func:`rnnkit.losses.token_loss`).
 
 The lesson's exercises — the numpy BiRNN forward, torch's bidirectional weights mapped onto
 it, the influence of each input on one output — are not here: the notebook builds on the
@@ -18,15 +20,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import lay_out
+from .seqdata import MakeVocab, SeqData, make_vocab
+
 __all__ = [
     "BIRNN_PARAM_NAMES",
     "accuracy_figure",
     "generate",
     "influence_figure",
     "init_birnn_params",
-    "lm_batches",
     "perplexity_figure",
     "prefix_perplexity",
+    "right_context_data",
 ]
 
 BIRNN_PARAM_NAMES: tuple[str, ...] = ("Wxh_f", "Whh_f", "bh_f", "Wxh_b", "Whh_b", "bh_b")
@@ -40,23 +45,50 @@ def init_birnn_params(D: int, H: int, rng: np.random.Generator,
     return {f"{k}_{d}": rng.uniform(-s, s, size=shapes[k]) for d in "fb" for k in shapes}
 
 
-def lm_batches(ids: np.ndarray, T: int, batch_size: int, n_batches: int, seed: int = 0):
-    """A function ``epoch -> list of (X, Y, lengths)`` language-model batches: random windows
-    ``X = ids[s:s+T]`` with targets ``Y = ids[s+1:s+T+1]`` (the next token at every position).
+# words whose tag is decided by the word after them ("they book a flight" vs "the book")
+AMBIGUOUS = ["book", "watch", "park", "fly"]
+DETERMINERS = ["the", "a", "my"]
+PRONOUNS = ["we", "they", "you"]
+RC_TAGS = ["<pad>", "DET", "PRON", "NOUN", "VERB"]
+
+
+def right_context_data(n: int = 1500, seed: int = 0, T: int = 8, *,
+                       vocab: MakeVocab) -> SeqData:
+    """A tagging task where the right context decides: tag each word NOUN/VERB/DET/PRON.
+
+    An ambiguous word ("book", "watch", "park", "fly") is a VERB when a determiner follows it
+    ("book the ...") and a NOUN when a pronoun, another ambiguous word or the end follows.
+    Each reading has probability 1/2. Determiners and pronouns are always DET / PRON. A
+    one-way RNN at an ambiguous word has not yet read the word that decides it, so it can
+    only guess; a BiRNN has. ``extra["ambiguous"]`` (N, T) marks the ambiguous positions.
     """
-    ids = np.asarray(ids, dtype=np.int64)
-
-    def epoch_batches(epoch: int):
-        rng = np.random.default_rng(seed + epoch)
-        out = []
-        for _ in range(n_batches):
-            s = rng.integers(0, len(ids) - T - 1, size=batch_size)
-            X = np.stack([ids[i:i + T] for i in s])
-            Y = np.stack([ids[i + 1:i + T + 1] for i in s])
-            out.append((torch.as_tensor(X), torch.as_tensor(Y), torch.full((batch_size,), T)))
-        return out
-
-    return epoch_batches
+    rng = np.random.default_rng(seed)
+    vocab = make_vocab(vocab, AMBIGUOUS + DETERMINERS + PRONOUNS)
+    fixed = {w: RC_TAGS.index("DET") for w in DETERMINERS}
+    fixed.update({w: RC_TAGS.index("PRON") for w in PRONOUNS})
+    pool = {"amb": AMBIGUOUS, "det": DETERMINERS, "pron": PRONOUNS}
+    X = np.zeros((n, T), dtype=np.int64)
+    Y = np.zeros((n, T), dtype=np.int64)
+    amb = np.zeros((n, T), dtype=bool)
+    for i in range(n):
+        words, tags, forced = [], [], None
+        for t in range(T):
+            kind = forced or str(rng.choice(["amb", "det", "pron"], p=[0.5, 0.25, 0.25]))
+            forced = None
+            w = str(rng.choice(pool[kind]))
+            if kind == "amb":
+                amb[i, t] = True
+                if t < T - 1 and rng.random() < 0.5:
+                    tags.append(RC_TAGS.index("VERB"))
+                    forced = "det"
+                else:
+                    tags.append(RC_TAGS.index("NOUN"))
+                    forced = "pron" if rng.random() < 0.5 else "amb"
+            else:
+                tags.append(fixed[w])
+            words.append(w)
+        X[i], Y[i] = vocab.encode(words), tags
+    return SeqData(X, Y, np.full(n, T), vocab, RC_TAGS, extra={"ambiguous": amb})
 
 
 @torch.no_grad()
@@ -109,10 +141,8 @@ def influence_figure(maps: dict[str, np.ndarray],
                                  colorbar={"title": "‖∂out/∂x‖"},
                                  hovertemplate="output t=%{y}, input s=%{x}: %{z:.3f}"
                                  "<extra></extra>"), row=1, col=i + 1)
-        fig.update_xaxes(title_text="input position s", row=1, col=i + 1)
-        fig.update_yaxes(title_text="output position t", autorange="reversed", row=1, col=i + 1)
-    fig.update_layout(title=title, height=360, margin={"t": 70, "b": 40})
-    return fig
+    return lay_out(fig, title, "input position s", "output position t", height=360,
+                   margin={"t": 70}, yaxis={"autorange": "reversed"})
 
 
 def accuracy_figure(results: dict[str, dict[str, float]],
@@ -122,10 +152,8 @@ def accuracy_figure(results: dict[str, dict[str, float]],
     for model, acc in results.items():
         fig.add_bar(name=model, x=list(acc), y=[100 * v for v in acc.values()],
                     text=[f"{100 * v:.0f}%" for v in acc.values()], textposition="outside")
-    fig.update_layout(title=title, xaxis_title="held-out positions",
-                      yaxis_title="accuracy (%)", yaxis_range=[0, 110], barmode="group",
-                      height=360, margin={"t": 50, "b": 40})
-    return fig
+    return lay_out(fig, title, "held-out positions", "accuracy (%)", height=360,
+                   yaxis={"range": [0, 110]}, barmode="group")
 
 
 def perplexity_figure(values: dict[str, float], floor: float,
@@ -135,7 +163,4 @@ def perplexity_figure(values: dict[str, float], floor: float,
                            text=[f"{v:.2f}" for v in values.values()], textposition="outside"))
     fig.add_hline(y=floor, line_dash="dash", line_color="gray",
                   annotation_text=f"true floor {floor:.2f}", annotation_position="top left")
-    fig.update_layout(title=title, xaxis_title="model and how it is scored",
-                      yaxis_title="perplexity (per character)", height=380,
-                      margin={"t": 50, "b": 40})
-    return fig
+    return lay_out(fig, title, "model and how it is scored", "perplexity (per character)")

@@ -26,6 +26,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .checks import CheckFailed, rel_error
+from .layout import lay_out
 
 __all__ = [
     "GRAD_NAMES",
@@ -196,15 +197,14 @@ def unrolled_graph_figure(T: int = 4) -> go.Figure:
                              "Whq at every step)", line={"color": "#888"}))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="gradient (BPTT)",
                              line={"color": "#d62728"}))
-    fig.update_layout(
-        title=f"The RNN unrolled over T = {T} steps: each h_t gets gradient from L_t and h_(t+1)",
-        xaxis={"title": "time step t", "range": [-0.5, T + 0.5], "dtick": 1, "zeroline": False},
-        yaxis={"title": "layer", "range": [-0.5, 2.5], "tickvals": [0, 1, 2],
+    return lay_out(
+        fig, f"The RNN unrolled over T = {T} steps: each h_t gets gradient from L_t and h_(t+1)",
+        "time step t", "layer", height=360,
+        xaxis={"range": [-0.5, T + 0.5], "dtick": 1, "zeroline": False},
+        yaxis={"range": [-0.5, 2.5], "tickvals": [0, 1, 2],
                "ticktext": ["input", "hidden state", "output and loss"], "zeroline": False},
-        height=360, margin={"t": 50, "b": 40}, plot_bgcolor="white",
-        legend={"orientation": "h", "y": -0.25},
+        plot_bgcolor="white", legend={"orientation": "h", "y": -0.25},
     )
-    return fig
 
 
 def gradient_reach_figure(reach: dict[str, np.ndarray],
@@ -216,12 +216,9 @@ def gradient_reach_figure(reach: dict[str, np.ndarray],
     for name, norms in reach.items():
         norms = np.asarray(norms, dtype=float)
         fig.add_bar(x=np.arange(1, len(norms) + 1), y=norms, name=name)
-    fig.update_layout(
-        title=title, barmode="group", height=360, margin={"t": 50, "b": 40},
-        xaxis_title="input time step t (the loss is at the last step)",
-        yaxis_title="gradient norm ||dL/dx_t|| (log scale)", yaxis_type="log",
-    )
-    return fig
+    return lay_out(fig, title, "input time step t (the loss is at the last step)",
+                   "gradient norm ||dL/dx_t|| (log scale)", height=360,
+                   yaxis={"type": "log"}, barmode="group")
 
 
 def clipping_figure(g: Sequence[float], max_norm: float) -> go.Figure:
@@ -243,14 +240,12 @@ def clipping_figure(g: Sequence[float], max_norm: float) -> go.Figure:
         fig.add_scatter(x=[0, vec[0]], y=[0, vec[1]], mode="lines+markers", name=name,
                         line={"color": color, "width": 3}, marker={"size": [0, 9]})
     lim = 1.15 * max(float(np.abs(g).max()), max_norm)
-    fig.update_layout(
-        title="Clipping by global norm keeps the direction; element-wise clipping turns it",
-        xaxis={"title": "gradient entry 1", "range": [-lim, lim], "zeroline": True},
-        yaxis={"title": "gradient entry 2", "range": [-lim, lim], "scaleanchor": "x",
-               "zeroline": True},
-        height=420, margin={"t": 50, "b": 40},
+    return lay_out(
+        fig, "Clipping by global norm keeps the direction; element-wise clipping turns it",
+        "gradient entry 1", "gradient entry 2", height=420,
+        xaxis={"range": [-lim, lim], "zeroline": True},
+        yaxis={"range": [-lim, lim], "scaleanchor": "x", "zeroline": True},
     )
-    return fig
 
 
 def grad_norm_figure(norms: Sequence[float], clip: float | None = None,
@@ -263,7 +258,5 @@ def grad_norm_figure(norms: Sequence[float], clip: float | None = None,
         fig.add_hline(y=clip, line_dash="dash", line_color="#d62728",
                       annotation_text=f"clip at {clip:g}: larger gradients are scaled down",
                       annotation_position="top right")
-    fig.update_layout(title=title, xaxis_title="training step (batch)",
-                      yaxis_title="global gradient norm (log scale)", yaxis_type="log",
-                      height=340, margin={"t": 50, "b": 40})
-    return fig
+    return lay_out(fig, title, "training step (batch)", "global gradient norm (log scale)",
+                   height=340, yaxis={"type": "log"})

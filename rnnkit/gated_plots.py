@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 import torch
 from torch import nn
 
+from .layout import lay_out
+
 __all__ = ["attention_cost_table", "gradient_reach", "reach_figure"]
 
 
@@ -81,13 +83,10 @@ def reach_figure(curves: dict[str, dict[str, np.ndarray] | np.ndarray], title: s
         fig.add_trace(go.Scatter(x=c["t"], y=_positive(c["norms"]), mode="lines+markers",
                                  marker={"size": 4}, name=label,
                                  hovertemplate="t = %{x}: %{y:.3g}<extra></extra>"))
-    fig.update_layout(
-        title=title, title_font_size=13, height=430,
-        xaxis_title="time step t (T = last step)",
-        yaxis_title="‖∂(state at T)/∂(state at t)‖₂ (log scale, no units)", yaxis_type="log",
-        margin={"t": 60, "b": 40}, legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
+    return lay_out(fig, title, "time step t (T = last step)",
+                   "‖∂(state at T)/∂(state at t)‖₂ (log scale, no units)", height=430,
+                   margin={"t": 60}, yaxis={"type": "log"}, title_font_size=13,
+                   legend={"orientation": "h", "y": -0.2})
 
 
 def attention_cost_table(lengths, d_model: int = 512) -> list[dict[str, int]]:

@@ -16,11 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 from torch import nn
+
+from .batching import EpochBatches
+from .layout import lay_out
+from .train import fit
 
 __all__ = [
     "RecallNet",
@@ -109,7 +114,8 @@ def train_recall(
     n_test: int = 512,
     forget_bias: float = 3.0,
 ) -> float:
-    """Train a RecallNet with Adam and global-norm clipping; return its test accuracy (0-1).
+    """Train a RecallNet with Adam and global-norm clipping (``rnnkit.train.fit``, one epoch
+    of ``steps`` batches); return its test accuracy (0-1).
 
     The test set is ``n_test`` fresh sequences, the same for every cell and seed at a distance.
     ``forget_bias`` is the LSTM's initial forget-gate bias (ignored for the vanilla RNN).
@@ -117,19 +123,24 @@ def train_recall(
     task = task or RecallTask()
     with _torch_threads(1):
         torch.manual_seed(seed)
-        rng = np.random.default_rng(seed)
+        draw = partial(_recall_batches, task, distance, batch_size, steps)
         model = RecallNet(task, cell, hidden=hidden, forget_bias=forget_bias)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        for _ in range(steps):
-            x, y = task.batch(distance, batch_size, rng)
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
+        fit(model, EpochBatches(draw, seed), _recall_loss,
+            torch.optim.Adam(model.parameters(), lr=lr), clip=clip, progress=False)
         x, y = task.batch(distance, n_test, np.random.default_rng(10_000 + distance))
         with torch.no_grad():
             return float((model(x).argmax(dim=1) == y).double().mean())
+
+
+def _recall_batches(task: RecallTask, distance: int, batch_size: int, steps: int,
+                    rng: np.random.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``steps`` training batches of ``batch_size`` sequences, drawn from one ``rng``."""
+    return [task.batch(distance, batch_size, rng) for _ in range(steps)]
+
+
+def _recall_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    x, y = batch
+    return nn.functional.cross_entropy(model(x), y)
 
 
 def compare_cells(
@@ -163,9 +174,5 @@ def accuracy_figure(
         x=[min(distances), max(distances)], y=[100 * chance] * 2, mode="lines",
         name="chance", line={"dash": "dash", "color": "gray"},
     ))
-    fig.update_layout(
-        title=title, xaxis_title="distance from the signal to the answer (time steps)",
-        yaxis_title="test accuracy (%)", yaxis_range=[0, 105], height=380,
-        margin={"t": 50, "b": 40},
-    )
-    return fig
+    return lay_out(fig, title, "distance from the signal to the answer (time steps)",
+                   "test accuracy (%)", yaxis={"range": [0, 105]})

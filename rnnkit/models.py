@@ -1,4 +1,5 @@
-"""A character language model in torch, the loss that trains it, and its perplexity.
+"""A character language model in torch, the loss that trains it, its perplexity, and a bar
+chart comparing the perplexities of several models (:func:`comparison_figure`).
 
 ``CharRNN`` reads ids ``(N, T)``, one-hot encodes them (or looks up an embedding), runs a
 recurrent layer and maps every hidden state to next-token logits ``(N, T, V)``. It is the
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import lay_out
 from .train import detach_state
 
 __all__ = ["CharRNN", "LMLoss", "comparison_figure", "text_nll", "text_perplexity"]
@@ -168,6 +170,5 @@ def comparison_figure(perplexities: dict[str, float], floor: float | None = None
                       annotation_text=f"true entropy floor {floor:.3f}",
                       annotation_position="top left")
     top = max(values + [floor or 0.0])
-    fig.update_layout(title=title, xaxis_title="model", yaxis_title="perplexity (per character)",
-                      yaxis_range=[0, top * 1.15], height=380, margin={"t": 50, "b": 40})
-    return fig
+    return lay_out(fig, title, "model", "perplexity (per character)",
+                   yaxis={"range": [0, top * 1.15]})

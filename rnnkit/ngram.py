@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from .layout import lay_out
+
 __all__ = [
     "BOS",
     "distinct_ngrams",
@@ -64,11 +66,8 @@ def sparsity_figure(
     fig.add_trace(go.Scatter(x=ns, y=[len(tokens) - n + 1 for n in ns], mode="lines",
                              name="n-grams in the text (with repeats)",
                              line={"dash": "dash", "color": "gray"}))
-    fig.update_layout(
-        title=title, xaxis_title="n (tokens per n-gram)", yaxis_title="number of n-grams",
-        yaxis_type="log", height=380, margin={"t": 50, "b": 40},
-    )
-    return fig
+    return lay_out(fig, title, "n (tokens per n-gram)", "number of n-grams",
+                   yaxis={"type": "log"})
 
 
 def _perplexity_traces(ns, train_ppl, valid_ppl, floor, heldout_name="held-out text"):
@@ -95,12 +94,8 @@ def perplexity_figure(
     """Train and held-out perplexity against n (log scale), with an optional floor line;
     ``heldout_name`` names the held-out curve in the legend (e.g. "test text")."""
     fig = go.Figure(_perplexity_traces(list(ns), train_ppl, valid_ppl, floor, heldout_name))
-    fig.update_layout(
-        title=title, xaxis_title="n (context of n - 1 tokens)",
-        yaxis_title=f"perplexity ({unit})", yaxis_type="log", height=380,
-        margin={"t": 50, "b": 40},
-    )
-    return fig
+    return lay_out(fig, title, "n (context of n - 1 tokens)", f"perplexity ({unit})",
+                   yaxis={"type": "log"})
 
 
 def ngram_dashboard(
@@ -134,11 +129,8 @@ def ngram_dashboard(
     fig.add_trace(go.Scatter(x=[ns[0]] * 2, y=[train_ppl[0], heldout_ppl[0]], mode="markers",
                              marker={"size": 14, "color": "black", "symbol": "circle-open"},
                              name="chosen n"))
-    fig.update_layout(
-        title=title, xaxis_title="n (context of n - 1 tokens)",
-        yaxis_title=f"perplexity ({unit})", yaxis_type="log", height=360,
-        margin={"t": 50, "b": 40},
-    )
+    lay_out(fig, title, "n (context of n - 1 tokens)", f"perplexity ({unit})", height=360,
+            yaxis={"type": "log"})
     slider = widgets.IntSlider(value=ns[0], min=ns[0], max=ns[-1], step=1, description="n",
                                continuous_update=False)
     text = widgets.HTML()

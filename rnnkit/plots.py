@@ -1,4 +1,10 @@
-"""Static plotly figures (they show in JupyterLab, exported notebooks and feedback HTML)."""
+"""Lesson 01's word-frequency figure: Zipf's rank-frequency plot, and the ranks it draws.
+
+Each lesson's other figures live in the module of that lesson's tools (``ngram``,
+``rnn_numpy``, ``bptt``, ``longrange``, ``modes``, ``birnn``, ``gated_plots``, ``models``,
+``train``); all of them are static plotly figures laid out by :func:`rnnkit.layout.lay_out`
+(they show in JupyterLab, exported notebooks and feedback HTML).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import plotly.graph_objects as go
+
+from .layout import lay_out
 
 __all__ = ["zipf_figure", "rank_frequency"]
 
@@ -43,8 +51,5 @@ def zipf_figure(
                 line={"dash": "dash", "color": "gray"},
             )
         )
-    fig.update_layout(
-        title=title, xaxis_title="rank (1 = most frequent)", yaxis_title="frequency (count)",
-        xaxis_type="log", yaxis_type="log", height=380, margin={"t": 50, "b": 40},
-    )
-    return fig
+    return lay_out(fig, title, "rank (1 = most frequent)", "frequency (count)",
+                   xaxis={"type": "log"}, yaxis={"type": "log"})

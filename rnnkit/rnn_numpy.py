@@ -23,6 +23,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from .layout import lay_out
+
 __all__ = [
     "char_rnn_from_params",
     "char_rnn_states",
@@ -90,10 +92,8 @@ def hidden_state_figure(
             hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra></extra>",
         )
     )
-    fig.update_layout(
-        title=title, height=min(520, max(260, 140 + 14 * n_units)), margin={"t": 50, "b": 50},
-        xaxis_title="time step t (after reading token t)", yaxis_title="hidden unit (index)",
-    )
+    lay_out(fig, title, "time step t (after reading token t)", "hidden unit (index)",
+            height=min(520, max(260, 140 + 14 * n_units)), margin={"b": 50})
     if ticks is not None:
         fig.update_xaxes(tickmode="array", tickvals=x, ticktext=ticks)
     return fig
@@ -118,8 +118,5 @@ def temperature_figure(
     for tau in temperatures:
         probs = torch.softmax(torch.as_tensor(logits / tau), dim=-1).numpy()
         fig.add_trace(go.Bar(x=names, y=probs, name=f"τ = {tau:g}"))
-    fig.update_layout(
-        title=title, barmode="group", height=360, margin={"t": 50, "b": 40},
-        xaxis_title="next token", yaxis_title="probability", yaxis_range=[0, 1],
-    )
-    return fig
+    return lay_out(fig, title, "next token", "probability", height=360,
+                   yaxis={"range": [0, 1]}, barmode="group")

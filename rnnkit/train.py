@@ -1,4 +1,5 @@
-"""The course's one training loop: ``fit``.
+"""The course's one training loop: ``fit`` (and ``fit_adam``, ``fit`` with Adam on shuffled
+batches of a :class:`rnnkit.seqdata.SeqData`, as lessons 06 and 07 train).
 
 ``fit`` knows nothing about what a batch is. The loss function does::
 
@@ -38,11 +39,14 @@ from typing import Any
 import plotly.graph_objects as go
 import torch
 
+from .layout import lay_out
+
 __all__ = [
     "History",
     "detach_state",
     "evaluate_loss",
     "fit",
+    "fit_adam",
     "grad_global_norm",
     "training_figure",
 ]
@@ -131,11 +135,8 @@ def training_figure(curve: str = "perplexity", title: str | None = None,
         fig.add_hline(y=floor, line_dash="dash", line_color="gray",
                       annotation_text=f"floor {floor:.3g}", annotation_position="bottom right")
     ylabel = "perplexity (per token)" if curve == "perplexity" else "loss (nats per item)"
-    fig.update_layout(
-        title=title or f"Training and held-out {curve}",
-        xaxis_title="optimizer steps (batches trained on)",
-        yaxis_title=ylabel, height=360, margin={"t": 50, "b": 40},
-    )
+    lay_out(fig, title or f"Training and held-out {curve}",
+            "optimizer steps (batches trained on)", ylabel, height=360)
     # built as a plain figure and wrapped once: a FigureWidget sends a message per edit
     return go.FigureWidget(fig) if widget else fig
 
@@ -405,3 +406,23 @@ def fit(
         if bar is not None:
             bar.close()
     return history
+
+
+def fit_adam(model: torch.nn.Module, data: Any, loss_fn: LossFn, epochs: int,
+             batch_size: int = 32, lr: float = 0.01, valid: Any = None,
+             clip: float | None = 1.0, seed: int = 0, progress: bool = True,
+             title: str | None = None) -> History:
+    """:func:`fit` with Adam on shuffled batches of ``data`` (a
+    :class:`rnnkit.seqdata.SeqData`, :func:`rnnkit.batching.shuffled_batches`), the
+    held-out loss on all of ``valid`` at each epoch's end; torch seeded with ``seed``."""
+    from .batching import shuffled_batches
+
+    torch.manual_seed(seed)
+    evaluate = None
+    if valid is not None:
+        held_out = [valid.tensors()]
+        evaluate = lambda m: evaluate_loss(m, held_out, loss_fn)  # noqa: E731
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return fit(model, shuffled_batches(data, batch_size, seed), loss_fn, optimizer,
+               epochs=epochs, clip=clip, evaluate=evaluate, progress=progress, title=title,
+               steps_per_epoch=-(-len(data) // batch_size))

@@ -11,7 +11,8 @@ import torch
 from autograder.impl import birnn as I
 from autograder.impl.rnn_numpy import rnn_forward, rnn_step_forward
 from rnnkit import birnn as B
-from rnnkit import modes as M
+from rnnkit import seqmodels as M
+from rnnkit.batching import random_windows
 
 
 def _case(N=3, T=5, D=4, H=6, seed=0):
@@ -98,7 +99,7 @@ def test_prefix_perplexity_equals_perplexity_for_a_one_way_model():
 
 def test_lm_batches_targets_are_the_next_tokens():
     ids = np.arange(100)
-    (X, Y, _L), = B.lm_batches(ids, T=8, batch_size=5, n_batches=1)(0)
+    (X, Y, _L), = random_windows(ids, T=8, batch_size=5, n_batches=1)(0)
     assert X.shape == Y.shape == (5, 8)
     assert torch.equal(Y[:, :-1], X[:, 1:]) and torch.equal(Y[:, -1], X[:, -1] + 1)
 

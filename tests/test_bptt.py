@@ -227,6 +227,11 @@ def test_figures_are_labelled():
     for fig in figs:
         assert fig.layout.title.text
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert "time step" in figs[0].layout.xaxis.title.text
+    assert [d.name for d in figs[1].data] == ["full", "k = 1"]
+    assert list(figs[1].data[1].y) == [0.0, 0.0, 1.0] and figs[1].layout.yaxis.type == "log"
+    assert list(figs[3].data[0].y) == [0.5, 2.0, 1.5] and list(figs[3].data[0].x) == [1, 2, 3]
+    assert figs[3].layout.shapes[0].y0 == 1.0  # the clipping threshold
     # the clipping picture: global-norm arrow has length 1 and the gradient's direction
     by_norm = next(d for d in figs[2].data if d.name == "clipped by global norm")
     end = np.array([by_norm.x[1], by_norm.y[1]])

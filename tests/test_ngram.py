@@ -144,6 +144,13 @@ def test_figures_have_titles_and_labelled_axes():
     for fig in figs:
         assert fig.layout.title.text
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+        assert fig.layout.yaxis.type == "log"
+    possible, seen, total = figs[0].data
+    assert list(possible.y) == [3.0, 9.0, 27.0] and list(seen.y) == distinct_ngrams(toks, [1, 2, 3])
+    assert list(total.y) == [9, 8, 7]
+    train, held_out, floor = figs[1].data
+    assert list(train.y) == [3.0, 2.0] and list(held_out.y) == [3.1, 2.5]
+    assert list(floor.y) == [1.5, 1.5] and list(train.x) == [1, 2]
     seen = figs[0].data[1].y
     assert list(seen) == distinct_ngrams(toks, range(1, 4))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 from torch import nn
@@ -178,10 +179,37 @@ def test_history_figure_is_labelled():
                progress=False)
     fig = hist.figure(curve="perplexity", floor=1.5)
     assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert "perplexity" in fig.layout.yaxis.title.text
+    assert [d.name for d in fig.data] == ["training", "held-out"]
+    assert fig.layout.shapes[0].y0 == 1.5
     assert list(fig.data[0].x) == [8, 16]
     assert list(fig.data[1].y) == pytest.approx([math.e, math.e])
     with pytest.raises(ValueError):
         hist.figure(curve="accuracy")
+
+
+def test_lay_out_sets_title_labels_and_margins_on_every_axis():
+    from plotly.subplots import make_subplots
+
+    from rnnkit.layout import MARGIN, lay_out
+
+    fig = lay_out(make_subplots(rows=1, cols=2), "t", "x (units)", "y (units)",
+                  margin={"t": 70}, yaxis={"type": "log"}, barmode="group")
+    assert fig.layout.title.text == "t" and fig.layout.barmode == "group"
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "x (units)"
+    assert fig.layout.yaxis2.title.text == "y (units)" and fig.layout.yaxis2.type == "log"
+    assert fig.layout.margin.t == 70 and fig.layout.margin.b == MARGIN["b"]
+    with pytest.raises(ValueError, match="label"):
+        lay_out(go.Figure(), "t", "", "y")
+
+
+def test_epoch_batches_are_reproducible_and_differ_between_epochs():
+    from rnnkit.batching import random_windows
+
+    make = random_windows(np.arange(200), T=5, batch_size=4, n_batches=3, seed=7)
+    a, b = make(0), make(0)
+    assert len(a) == 3 and all(torch.equal(x[0], y[0]) for x, y in zip(a, b))
+    assert not torch.equal(make(1)[0][0], a[0][0])
 
 
 def test_live_plot_updates_one_widget(monkeypatch):
@@ -193,7 +221,6 @@ def test_live_plot_updates_one_widget(monkeypatch):
                curve="loss", progress=False)
     assert len(shown) == 1
     fig = shown[0]
-    assert list(fig.data[0].x) == hist.step
     assert list(fig.data[0].y) == pytest.approx(hist.train_loss)
     assert list(fig.data[1].y) == [2.0, 2.0, 2.0]
 
@@ -225,7 +252,6 @@ def test_live_plot_is_throttled_and_ends_on_the_returned_history(monkeypatch):
     assert len(hist.step) == 40  # one point per step (an epoch adds none after its last step)
     assert draws == [1, 40]  # the first point at once, then the final state
     fig = shown[0]
-    assert list(fig.data[0].x) == hist.step
     assert list(fig.data[0].y) == pytest.approx(hist.train_perplexity)
     assert list(fig.data[1].y) == pytest.approx(hist.valid_perplexity)
 

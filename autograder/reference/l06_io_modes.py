@@ -14,7 +14,7 @@ from autograder.impl import modes as impl
 from autograder.mistakes import Planted, plant
 from autograder.render import cases, distinct_mistakes
 
-# Vocab and tokenize_words (lesson 01) build and read the data sets of rnnkit.modes.
+# Vocab and tokenize_words (lesson 01) build and read the data sets of rnnkit.seqdata.
 HANDOUTS: list[str] = ["text"]
 
 MODES = impl.MODES
@@ -137,8 +137,8 @@ def head_shapes_mistakes(*args) -> dict[str, list[tuple]]:
 
 
 def random_decoder(rng: np.random.Generator):
-    """A random decoder step (``rnnkit.modes.NumpyStep``), h0, bos, eos and max_len."""
-    from rnnkit.modes import NumpyStep
+    """A random decoder step (``rnnkit.seqmodels.NumpyStep``), h0, bos, eos and max_len."""
+    from rnnkit.seqmodels import NumpyStep
 
     V, Hd = int(rng.integers(4, 9)), int(rng.integers(3, 7))
     step = NumpyStep(rng.normal(scale=1.5, size=(V, Hd)), rng.normal(scale=1.5, size=(Hd, Hd)),
@@ -174,7 +174,7 @@ GREEDY_V, GREEDY_H, GREEDY_SEED = 6, 4, 14
 
 @cases("t06_greedy_decode")
 def _t06_greedy_decode():
-    from rnnkit.modes import NumpyStep
+    from rnnkit.seqmodels import NumpyStep
 
     step, h0 = NumpyStep.random(V=GREEDY_V, H=GREEDY_H, seed=GREEDY_SEED), np.zeros(GREEDY_H)
     long, short = impl.greedy_decode(step, h0, 0, 5, 10), impl.greedy_decode(step, h0, 0, 5, 3)
