@@ -15,8 +15,10 @@ Modules, by what they hold:
   labelled axes and margins;
 * the notebook side of the course — ``checks`` (what test cells call), ``validate`` and
   ``cli`` (``rnn-course validate`` and the student's commands), ``lab`` (the JupyterLab
-  extension behind the Validate button), ``guard`` and ``remote`` (the only grader code that
-  runs inside a grading kernel).
+  extension behind the Validate button), ``errors`` (every error as the sentence a student
+  reads, in validate and in grading), ``limits`` (every default limit of grading);
+* ``_grading`` — ``guard`` and ``remote``, the only grader code students receive: it runs
+  inside a grading kernel.
 
 No module holds an exercise's answer: those are in ``autograder/impl`` (a lesson that builds
 on an earlier one gets it as a hand-out file beside its notebook).
