@@ -235,7 +235,6 @@ def needless_cells(nb) -> set[int]:
     from .assemble import is_answer, is_test
 
     parsed: list[tuple[int, object, set[str] | None]] = []
-    bound: set[str] = set()
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -244,8 +243,6 @@ def needless_cells(nb) -> set[int]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             names = None
         parsed.append((i, cell, names))
-        if names:
-            bound |= names
     plain_builtins = set(dir(builtins)) - _DYNAMIC
     plain_builtins -= _rebound(parsed, plain_builtins)
     skip: set[int] = set()
