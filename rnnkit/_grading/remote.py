@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 from typing import Any
 
 import numpy as np
@@ -111,96 +113,166 @@ class _Budget:
             raise ValueTooLarge(f"the value holds more than {MAX_ITEMS} items")
 
 
+_MISSING = object()
+_INTEGER = re.compile(r"-?[0-9]+")  # what int.__repr__ writes, nothing else int() accepts
+_REF = re.compile(r"[0-9]{1,30}")
+_BIT_GENERATORS = {"PCG64": np.random.PCG64, "Philox": np.random.Philox,
+                   "MT19937": np.random.MT19937, "SFC64": np.random.SFC64,
+                   "PCG64DXSM": np.random.PCG64DXSM}
+# numpy sets these positions unchecked and reads its buffers at them: keep them in bounds
+_RNG_POSITIONS = {"MT19937": (("state", "pos"), 624), "Philox": (("buffer_pos",), 4)}
+
+
+def _field(d: dict, key: str, *types: type) -> Any:
+    """``d[key]`` if it is exactly of one of ``types`` (JSON's: a bool is no int), else refused."""
+    v = d.get(key, _MISSING)
+    if type(v) not in types:
+        raise ValueError(f"malformed value: {key!r} is missing or of the wrong type")
+    return v
+
+
 def _decode_array(d: dict, budget: _Budget | None = None) -> np.ndarray:
-    if not isinstance(d, dict) or d.get("dtype") not in _DTYPES:
+    if type(d) is not dict:
+        raise ValueError("malformed array")
+    dtype = d.get("dtype")
+    if type(dtype) is not str or dtype not in _DTYPES:
         raise ValueError("unsupported array type")
-    shape = tuple(int(s) for s in d["shape"])
-    if len(shape) > 32 or any(s < 0 for s in shape):
+    shape = _field(d, "shape", list)
+    if len(shape) > 32 or any(type(s) is not int or s < 0 for s in shape):
         raise ValueError("malformed array shape")
-    n = 1
-    for s in shape:
-        n *= s
+    if any(s > MAX_ITEMS for s in shape):
+        raise ValueTooLarge(f"the array holds more than {MAX_ITEMS} items")
+    n = math.prod(shape)
     (budget or _Budget()).take(n)
-    b64 = d["b64"]
-    if not isinstance(b64, str) or len(b64) > 4 * MAX_REPLY_BYTES:
+    b64 = _field(d, "b64", str)
+    if len(b64) > 4 * MAX_REPLY_BYTES:
         raise ValueTooLarge("the array is too large")
-    raw = base64.b64decode(b64, validate=True)
-    arr = np.frombuffer(raw, dtype=np.dtype(d["dtype"]))
-    if arr.size != n:
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError:  # binascii.Error
+        raise ValueError("array data is not base64") from None
+    if len(raw) != n * np.dtype(dtype).itemsize:
         raise ValueError("array data does not match its shape")
-    return arr.reshape(shape).copy()
+    if dtype == "bool" and raw.translate(None, b"\0\1"):
+        raise ValueError("a boolean array holds a byte other than 0 or 1")
+    return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+
+
+def _decode_rng(data: dict) -> np.random.Generator:
+    bit_generator = _BIT_GENERATORS.get(_field(data, "kind", str))
+    if bit_generator is None:
+        raise ValueError("unknown random generator")
+    text = _field(data, "v", str)
+    if len(text) > 100_000:
+        raise ValueTooLarge("a random generator's state is too large")
+    try:
+        state = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("malformed random generator state") from None
+    bit = bit_generator(0)
+    try:
+        bit.state = state
+        position, top = _RNG_POSITIONS.get(type(bit).__name__, ((), None))
+        pos = bit.state
+        for key in position:
+            pos = pos[key]
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+        raise ValueError("malformed random generator state") from None
+    if top is not None and not 0 <= pos <= top:
+        raise ValueError("malformed random generator state")
+    return np.random.Generator(bit)
 
 
 def decode(data: Any, resolve=None, _depth: int = 0, _budget: _Budget | None = None) -> Any:
     """JSON structure -> value. ``resolve(ref, kind, text)`` turns handles into objects.
 
-    Raises ValueError (:class:`ValueTooLarge` past the limits) on anything malformed."""
+    Raises ValueError (:class:`ValueTooLarge` past the limits) on anything malformed, and
+    nothing else: each field is checked for its exact JSON type before it is used."""
     budget = _budget or _Budget()
     if _depth > MAX_DEPTH:
         raise ValueTooLarge(f"the value is nested more than {MAX_DEPTH} deep")
-    if not isinstance(data, dict) or "t" not in data:
+    if type(data) is not dict:
         raise ValueError("malformed value")
+    t = _field(data, "t", str)
     budget.take(1)
-    t = data["t"]
     if t == "v":
-        v = data["v"]
-        if v is not None and not isinstance(v, bool | str):
+        v = data.get("v", _MISSING)
+        if v is not None and type(v) not in (bool, str):
             raise ValueError("malformed value")
-        if isinstance(v, str) and len(v) > MAX_STRING:
+        if type(v) is str and len(v) > MAX_STRING:
             raise ValueTooLarge(f"a string longer than {MAX_STRING} characters")
         return v
     if t == "int":
-        v = data["v"]
-        if not isinstance(v, str) or len(v.lstrip("-")) > MAX_INT_DIGITS:
+        v = _field(data, "v", str)
+        if len(v.lstrip("-")) > MAX_INT_DIGITS:
             raise ValueTooLarge(f"an integer of more than {MAX_INT_DIGITS} digits")
+        if not _INTEGER.fullmatch(v):
+            raise ValueError("malformed integer")
         return int(v)
     if t == "float":
-        v = data["v"]
-        if not isinstance(v, str) or len(v) > 40:
+        v = _field(data, "v", str)
+        if len(v) > 40:
             raise ValueError("malformed number")
         return float(v)
     if t == "npscalar":
-        return _decode_array(data["a"], budget)[()]
+        arr = _decode_array(_field(data, "a", dict), budget)
+        if arr.shape != ():
+            raise ValueError("a numpy scalar with a shape")
+        return arr[()]
     if t == "nd":
         return _decode_array(data, budget)
     if t == "tensor":
         import torch
 
-        tensor = torch.from_numpy(_decode_array(data["a"], budget))
-        return tensor.requires_grad_(True) if data.get("grad") and tensor.is_floating_point() \
-            else tensor
+        grad = data.get("grad", False)
+        if type(grad) is not bool:
+            raise ValueError("malformed tensor")
+        tensor = torch.from_numpy(_decode_array(_field(data, "a", dict), budget))
+        return tensor.requires_grad_(True) if grad and tensor.is_floating_point() else tensor
     if t in ("list", "tuple", "set", "frozenset"):
-        if not isinstance(data["v"], list):
-            raise ValueError("malformed value")
-        items = [decode(v, resolve, _depth + 1, budget) for v in data["v"]]
-        return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
+        items = [decode(v, resolve, _depth + 1, budget) for v in _field(data, "v", list)]
+        try:
+            return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
+        except TypeError:
+            raise ValueError("a set holds a value that cannot be hashed") from None
     if t == "dict":
-        if not isinstance(data["v"], list):
-            raise ValueError("malformed value")
-        return {decode(k, resolve, _depth + 1, budget): decode(v, resolve, _depth + 1, budget)
-                for k, v in data["v"]}
+        out = {}
+        for pair in _field(data, "v", list):
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError("malformed dictionary item")
+            key = decode(pair[0], resolve, _depth + 1, budget)
+            value = decode(pair[1], resolve, _depth + 1, budget)
+            try:
+                out[key] = value
+            except TypeError:
+                raise ValueError("a dictionary key that cannot be hashed") from None
+        return out
     if t == "range":
-        bounds = data["v"]
-        if not isinstance(bounds, list) or len(bounds) != 3 or not all(
-                isinstance(x, int) and not isinstance(x, bool) for x in bounds):
+        bounds = _field(data, "v", list)
+        if len(bounds) != 3 or not all(type(x) is int for x in bounds):
             raise ValueError("malformed range")
-        r = range(*bounds)
-        budget.take(len(r))  # whoever receives it may expand it
+        r = range(*bounds)  # a step of 0 raises ValueError
+        try:
+            n = len(r)
+        except OverflowError:
+            raise ValueTooLarge(f"a range longer than {MAX_ITEMS}") from None
+        budget.take(n)  # whoever receives it may expand it
         return r
     if t == "rng":
-        kinds = {"PCG64": np.random.PCG64, "Philox": np.random.Philox, "MT19937":
-                 np.random.MT19937, "SFC64": np.random.SFC64, "PCG64DXSM": np.random.PCG64DXSM}
-        if len(str(data["v"])) > 100_000:
-            raise ValueTooLarge("a random generator's state is too large")
-        bit = kinds[data["kind"]]()
-        bit.state = json.loads(data["v"])
-        return np.random.Generator(bit)
+        return _decode_rng(data)
     if t == "ref":
         if resolve is None:
             raise ValueError("unexpected reference")
-        return resolve(int(data["ref"]), str(data.get("kind", ""))[:100],
-                       str(data.get("text", ""))[:200])
-    raise ValueError(f"unknown value type {t!r}")
+        ref = data.get("ref")
+        if type(ref) is str and _REF.fullmatch(ref):
+            ref = int(ref)
+        if type(ref) is not int or ref < 0:
+            raise ValueError("malformed reference")
+        kind, text = data.get("kind", ""), data.get("text", "")
+        if type(kind) is not str or type(text) is not str:
+            raise ValueError("malformed reference")
+        return resolve(ref, kind[:100], text[:200])
+    raise ValueError(f"unknown value type {t[:40]!r}")
 
 
 class KernelServer:
