@@ -60,6 +60,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnkit.limits import LIMITS
+
 from .course import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,8 +308,8 @@ c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [{str(venv / "jupyterhub-singleuser")!r}]
 c.Spawner.ip = "127.0.0.1"
 c.Spawner.default_url = "/lab"
-c.Spawner.http_timeout = 90
-c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = {LIMITS.hub_http_seconds!r}
+c.Spawner.start_timeout = {LIMITS.hub_start_seconds!r}
 c.Spawner.environment = {student_env!r}
 
 INSTRUCTOR_ENV = {instructor_env!r}
@@ -445,7 +447,7 @@ def start(s: HubSettings) -> int:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=LIMITS.hub_stop_seconds)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

@@ -281,7 +281,7 @@ class GradingKernel:
         os.chmod(folder, 0o700)
         return folder
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float | None = None) -> None:
         self.launch()
         self.connect(timeout)
 
@@ -296,17 +296,18 @@ class GradingKernel:
         self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
 
-    def connect(self, timeout: float = 90) -> None:
+    def connect(self, timeout: float | None = None) -> None:
         """Wait until the launched kernel answers; then install the judge's server and write
         :attr:`files` into its folder (nothing else has run in it before)."""
         log_path = Path(self._tmp.name) / "kernel-stderr.log"
         try:
-            self._wait_ready(timeout)
+            self._wait_ready(self.limits.kernel_ready_seconds if timeout is None else timeout)
         except RuntimeError as e:
             self._log.flush()
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
             raise RuntimeError(f"{e} ({tail[0][:300] if tail else 'no output'})") from None
-        run = self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
+        run = self.run(BOOTSTRAP + self._files_code(),
+                       timeout=self.limits.kernel_bootstrap_seconds, silent=True)
         if run.status != "ok":
             raise RuntimeError(f"the grading kernel could not start ({run.ename}: {run.evalue})")
 
@@ -348,8 +349,9 @@ class GradingKernel:
 
     def restart(self) -> None:
         self.km.restart_kernel(now=True)
-        self.kc.wait_for_ready(timeout=90)
-        self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
+        self.kc.wait_for_ready(timeout=self.limits.kernel_ready_seconds)
+        self.run(BOOTSTRAP + self._files_code(),
+                 timeout=self.limits.kernel_bootstrap_seconds, silent=True)
 
     def shutdown(self) -> None:
         try:
@@ -461,14 +463,14 @@ class GradingKernel:
             self.kc.stop_channels()
             self.kc = self.km.client(context=self.context)
             self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=30)
+            self.kc.wait_for_ready(timeout=self.limits.kernel_reconnect_seconds)
         except Exception:
             pass
 
     def _interrupt(self) -> None:
         try:
             self.km.interrupt_kernel()
-            end = time.monotonic() + 5
+            end = time.monotonic() + self.limits.kernel_interrupt_seconds
             while time.monotonic() < end:
                 try:
                     msg = self.kc.get_iopub_msg(timeout=0.5)
@@ -477,8 +479,9 @@ class GradingKernel:
                 if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
                     return
             self.km.restart_kernel(now=True)  # an interrupt did not stop it
-            self.kc.wait_for_ready(timeout=60)
-            self.run(BOOTSTRAP + self._files_code(), timeout=60, silent=True)
+            self.kc.wait_for_ready(timeout=self.limits.kernel_restart_seconds)
+            self.run(BOOTSTRAP + self._files_code(),
+                     timeout=self.limits.kernel_bootstrap_seconds, silent=True)
         except Exception:
             pass
 
