@@ -103,14 +103,20 @@ def stage_submission(ws: Workspace, sub: Submission) -> str | None:
     return None
 
 
-def store_grades(db_url: str, sub: Submission, notebook=None) -> None:
+def store_grades(db_url: str, sub: Submission, notebook=None, same: bool = False) -> None:
     """Write one notebook's scores into the gradebook (zero everywhere when ``notebook`` is
-    None). Called from one thread only, one notebook at a time."""
+    None). Called from one thread only, one notebook at a time.
+
+    Scores given by hand in Formgrader stay; nbgrader's ``SaveAutoGrades`` marks each of
+    them for review again, which is right for a notebook submitted anew but not when the
+    ``same`` notebook is graded again (``--regrade``): then what was reviewed stays reviewed."""
     from nbgrader.preprocessors import SaveAutoGrades
 
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(sub.student)
         submission = gb.update_or_create_submission(sub.lesson, sub.student)
+        reviewed = {(nb.name, g.name) for nb in submission.notebooks for g in nb.grades
+                    if same and g.manual_score is not None and not g.needs_manual_grade}
         if notebook is None:
             for nb in submission.notebooks:
                 for grade in nb.grades:
@@ -121,6 +127,11 @@ def store_grades(db_url: str, sub: Submission, notebook=None) -> None:
     resources = {"nbgrader": {"db_url": db_url, "assignment": sub.lesson,
                               "notebook": sub.lesson, "student": sub.student}}
     SaveAutoGrades().preprocess(notebook, resources)
+    if reviewed:
+        with Gradebook(db_url) as gb:
+            for name, grade_id in reviewed:
+                gb.find_grade(grade_id, name, sub.lesson, sub.student).needs_manual_grade = False
+            gb.db.commit()
 
 
 # ---------------------------------------------------------------- results
@@ -130,7 +141,11 @@ def collect(db_url: str, sub: Submission, result: NotebookResult,
             cells: list[dict] | None) -> None:
     """Fill ``result`` with per-cell scores from the gradebook and the messages the worker
     returned with the notebook (``cells``, see :func:`autograder.worker.run_notebook`;
-    None when the notebook did not run)."""
+    None when the notebook did not run).
+
+    A cell's score is the gradebook's, as nbgrader's export counts it: the one given by hand
+    in Formgrader if any, else the autograder's; an answer graded by hand (a free-text or a
+    code solution cell with points, known from the gradebook) has none until it is graded."""
     ran = cells is not None
     by_id = {c["grade_id"]: c for c in cells or []}
     with Gradebook(db_url) as gb:
@@ -138,15 +153,15 @@ def collect(db_url: str, sub: Submission, result: NotebookResult,
             notebook = gb.find_submission_notebook(sub.lesson, sub.lesson, sub.student)
         except MissingEntry:
             return
+        answers = {c.name for c in notebook.notebook.solution_cells}
         for grade in sorted(notebook.grades, key=lambda g: g.cell.name):
             cell = by_id.get(grade.name)
-            manual = grade.cell.cell_type == "markdown" or (
-                cell is not None and cell["solution"]
-            )
-            score = grade.score if not grade.needs_manual_grade else None
+            manual = grade.cell.cell_type == "markdown" or grade.name in answers
+            waiting = grade.needs_manual_grade and grade.manual_score is None
+            score = None if waiting else grade.score
             if manual:
                 status = "needs manual grading" if grade.needs_manual_grade else (
-                    "graded" if ran else "not graded")
+                    "graded" if ran or grade.manual_score is not None else "not graded")
                 message = "" if ran else result.reason
             elif not ran:
                 status, message = "not graded", result.reason
@@ -189,8 +204,9 @@ def finish_one(ws: Workspace, db_url: str, out_dir: Path, sub: Submission, statu
     graded = ws.notebook("autograded", sub.lesson, sub.student)
     cells = info.get("cells")  # what the worker returned for each cell
     has_notebook = status in ("graded", "timeout") and cells is not None and graded.is_file()
+    same = load_finished(out_dir, sub.student, sub.lesson, digest) is not None  # regraded
     store_grades(db_url, sub, nbformat.read(str(graded), as_version=4) if has_notebook
-                 else None)
+                 else None, same)
     result = NotebookResult(sub.student, sub.lesson, status if has_notebook or status not in
                             ("graded", "timeout") else "crashed", reason)
     collect(db_url, sub, result, cells if has_notebook else None)
