@@ -13,7 +13,8 @@ lesson. Cells are matched by nbgrader grade id:
   unanswered stub, so it earns nothing;
 * cells the student added (no known grade id, or a duplicate) are kept, in the student's
   order, after the lesson cell they followed — an honest helper cell still runs;
-* cell metadata, kernel spec and notebook metadata are the lesson's.
+* cell metadata, kernel spec and notebook metadata are the lesson's; cell ids are made unique
+  by nbformat's own ``normalize``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import warnings
 
 import nbformat
+import nbformat.validator
 
 from rnnkit.validate import is_grade, is_solution  # nbgrader.utils' own tests, written out
 
@@ -140,9 +143,7 @@ def assemble(release, source, submitted) -> nbformat.NotebookNode:
         setup_at = next((i for i, c in enumerate(cells) if _gid(c) == "setup"), 0)
         cells[setup_at + 1:setup_at + 1] = lead
     nb.cells = cells
-    seen_ids: set = set()
-    for i, cell in enumerate(nb.cells):  # unique ids for the added cells
-        if not cell.get("id") or cell["id"] in seen_ids:
-            cell["id"] = f"student-{i:03d}"
-        seen_ids.add(cell["id"])
-    return nb
+    with warnings.catch_warnings():  # nbformat warns about each id it gives or changes
+        warnings.simplefilter("ignore")
+        _, nb = nbformat.validator.normalize(nb)  # a cell id missing or seen before: a new one
+    return nbformat.from_dict(nb)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbgrader.preprocessors import ClearHiddenTests
 
 from rnnkit.limits import LIMITS
 
@@ -90,13 +91,6 @@ _ICON = {"passed": "✔", "partial": "◐", "failed": "✘", "needs manual gradi
          "not graded": "✘", "graded": "✔"}
 
 
-def _visible_sources(release_nb) -> dict[str, str]:
-    return {
-        c.metadata.nbgrader["grade_id"]: c.source for c in release_nb.cells
-        if "nbgrader" in c.metadata and "grade_id" in c.metadata.nbgrader
-    }
-
-
 def _summary_cell(result: NotebookResult):
     rows = "".join(
         f"<tr><td><code>{html.escape(c.grade_id)}</code></td><td>{_ICON.get(c.status, '')} "
@@ -121,7 +115,6 @@ def feedback_notebook(ws: Workspace, result: NotebookResult):
     release = ws.notebook("release", result.lesson)
     graded = ws.notebook("autograded", result.lesson, result.student)
     release_nb = nbformat.read(str(release), as_version=4)
-    visible = _visible_sources(release_nb)
     lesson_markdown = {c.source for c in release_nb.cells if c.cell_type == "markdown"}
     by_id = {c.grade_id: c for c in result.cells}
     nb = nbformat.v4.new_notebook()
@@ -131,11 +124,12 @@ def feedback_notebook(ws: Workspace, result: NotebookResult):
     if result.status != "graded" or not graded.is_file():
         return nb
     src = nbformat.read(str(graded), as_version=4)
-    for cell in src.cells:
+    hidden_tests = ClearHiddenTests()  # as nbgrader's release removes them
+    for i, cell in enumerate(src.cells):
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
-        if gid in visible and meta.get("locked"):
-            cell.source = visible[gid]  # hidden tests removed, as in the release
+        if gid is not None and meta.get("locked"):  # a lesson cell: the lesson's source
+            hidden_tests.preprocess_cell(cell, {}, i)
         if cell.cell_type == "code":
             outputs = []
             for out in cell.get("outputs", []):

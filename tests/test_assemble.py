@@ -208,3 +208,18 @@ def test_the_inputs_are_not_changed():
 ])
 def test_defined_names(text, names):
     assert defined_names(text) == names
+
+
+def test_cell_ids_are_unique_whatever_the_lesson_and_the_submission_carry():
+    release = copy.deepcopy(RELEASE)
+    release.cells[1]["id"] = release.cells[0]["id"]  # two lesson cells with one id
+    del release.cells[2]["id"]
+    sub = submission(answer_f=ANSWER)
+    added = [cell("code", "helper = 1"), cell("code", "more = 2")]
+    added[1]["id"] = added[0]["id"] = release.cells[0]["id"]
+    sub.cells[3:3] = added
+    nb = assemble(release, SOURCE, sub)
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids), ids
+    assert ids[0] == "lesson-0" and by_gid(nb, "test_f")["id"] == "lesson-3"  # kept as they were
+    nbformat.validate(nb)

@@ -1,10 +1,12 @@
-"""``rnn-course grade --regrade`` keeps the scores an instructor gave by hand in Formgrader.
+"""A class of one lesson and one student (every answer right), graded by ``rnn-course grade``:
+its feedback shows each test as released, without its hidden part; ``--regrade`` keeps the
+scores an instructor gave by hand in Formgrader.
 
-One lesson, one student (every answer right) is graded; a score is then given by hand the
-way Formgrader's grading page stores it (nbgrader's Gradebook: ``manual_score`` set,
-``needs_manual_grade`` cleared), for the free-text answer and over an autograded test's
-score; the class is graded again with ``--regrade``. Both hand scores stay in the gradebook
-and in ``grades.csv`` and ``report.json``, and nothing asks to be graded by hand again.
+A score is given by hand the way Formgrader's grading page stores it (nbgrader's Gradebook:
+``manual_score`` set, ``needs_manual_grade`` cleared), for the free-text answer and over an
+autograded test's score; the class is graded again with ``--regrade``. Both hand scores stay
+in the gradebook and in ``grades.csv`` and ``report.json``, and nothing asks to be graded by
+hand again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import csv
 import json
 
 import nbformat
+import pytest
+from conftest import ROOT
 from test_instructor import FREE_TEXT, LESSON, _rnn_course, student_notebook
 
 
@@ -43,14 +47,46 @@ def _report_cells(out) -> dict[str, dict]:
     return {c["grade_id"]: c for c in sub["cells"]}
 
 
-def test_regrade_keeps_the_scores_given_by_hand(tmp_path):
-    sub = tmp_path / "submitted" / "ann" / LESSON
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """``submitted/ann/LESSON`` graded into ``grading/``; the class folder."""
+    tmp = tmp_path_factory.mktemp("class")
+    sub = tmp / "submitted" / "ann" / LESSON
     sub.mkdir(parents=True)
     nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
-    out = tmp_path / "grading"
-    url = f"sqlite:///{out / 'gradebook.db'}"
-    first = _rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp_path)
+    first = _rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)
     assert first.returncode == 0, first.stdout + first.stderr
+    return tmp
+
+
+def test_feedback_shows_the_tests_as_released(graded):
+    from autograder.feedback import feedback_notebook
+    from autograder.results import load_finished, notebook_digest
+    from autograder.workspace import Workspace
+
+    out = graded / "grading"
+    ws = Workspace(out / "nbgrader", out / "feedback")
+    digest = notebook_digest(graded / "submitted" / "ann" / LESSON / f"{LESSON}.ipynb",
+                             ws.notebook("source", LESSON))
+    result = load_finished(out, "ann", LESSON, digest)
+    shown = [c.source for c in feedback_notebook(ws, result).cells if c.cell_type == "code"]
+    release = nbformat.read(str(ROOT / "lessons" / LESSON / f"{LESSON}.ipynb"), 4)
+    source = nbformat.read(str(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb"), 4)
+    tests = [c for c in source.cells if "BEGIN HIDDEN TESTS" in c.source]
+    assert tests  # the lesson has hidden tests to hide
+    released = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
+                if c.metadata.get("nbgrader", {}).get("locked")}
+    for cell in tests:
+        assert released[cell.metadata["nbgrader"]["grade_id"]] in shown
+        hidden = cell.source.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS")[0]
+        for line in filter(None, (t.strip() for t in hidden.splitlines()[1:-1])):
+            assert not any(line in text for text in shown), line
+    assert not any("HIDDEN TESTS" in text for text in shown)
+
+
+def test_regrade_keeps_the_scores_given_by_hand(graded):
+    out = graded / "grading"
+    url = f"sqlite:///{out / 'gradebook.db'}"
     cells = _report_cells(out)
     assert cells[FREE_TEXT]["status"] == "needs manual grading"
     test = next(g for g, c in cells.items() if c["kind"] == "test" and c["max_score"] >= 1)
@@ -62,7 +98,7 @@ def test_regrade_keeps_the_scores_given_by_hand(tmp_path):
     _give_by_hand(url, "ann", {FREE_TEXT: half, test: lowered})
     assert _hand_grades(url, "ann") == {FREE_TEXT: (half, False), test: (lowered, False)}
 
-    again = _rnn_course("grade", "submitted/", "--out", "grading/", "--regrade", cwd=tmp_path)
+    again = _rnn_course("grade", "submitted/", "--out", "grading/", "--regrade", cwd=graded)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already graded" not in again.stdout  # it did grade again
     assert _hand_grades(url, "ann") == {FREE_TEXT: (half, False), test: (lowered, False)}
