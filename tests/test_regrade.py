@@ -76,10 +76,13 @@ def test_feedback_shows_the_tests_as_released(graded):
     assert tests  # the lesson has hidden tests to hide
     released = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
                 if c.metadata.get("nbgrader", {}).get("locked")}
+    everywhere = {t.strip() for c in release.cells for t in c.source.splitlines()}
     for cell in tests:
         assert released[cell.metadata["nbgrader"]["grade_id"]] in shown
         hidden = cell.source.split("BEGIN HIDDEN TESTS", 1)[1].split("END HIDDEN TESTS")[0]
-        for line in filter(None, (t.strip() for t in hidden.splitlines()[1:-1])):
+        secret = {t.strip() for t in hidden.splitlines()[1:-1]} - everywhere - {""}
+        assert secret, cell.source  # lines only the hidden part holds
+        for line in secret:
             assert not any(line in text for text in shown), line
     assert not any("HIDDEN TESTS" in text for text in shown)
 
