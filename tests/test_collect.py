@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbgrader.api
 import pytest
 from nbgrader.api import Gradebook
 
@@ -29,12 +30,25 @@ CELLS = {
 }
 
 
+def _alembic_head() -> str:
+    """What nbgrader's ``get_alembic_version`` finds by running ``alembic heads``, read in
+    this process (a new interpreter importing nbgrader takes seconds)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite://") as ini:
+        return ScriptDirectory.from_config(Config(ini)).get_current_head()
+
+
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory) -> Path:
     """Lesson 03 with the cells of :data:`CELLS`, ann's submission autograded: her tests'
-    scores set, her answers graded by hand still waiting (made once: nbgrader runs alembic
-    for every new gradebook)."""
+    scores set, her answers graded by hand still waiting (made once)."""
     path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nbgrader.api, "get_alembic_version", _alembic_head)
+        Gradebook(f"sqlite:///{path}").close()
     with Gradebook(f"sqlite:///{path}") as gb:
         gb.add_assignment(LESSON)
         gb.add_notebook(LESSON, LESSON)
