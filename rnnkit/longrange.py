@@ -30,7 +30,7 @@ from .train import fit
 __all__ = [
     "RecallNet",
     "RecallTask",
-    "accuracy_figure",
+    "accuracy_by_distance_figure",
     "compare_cells",
     "train_recall",
 ]
@@ -157,7 +157,7 @@ def compare_cells(
 _NAMES = {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM"}
 
 
-def accuracy_figure(
+def accuracy_by_distance_figure(
     distances: Sequence[int],
     results: dict[str, list[float]],
     chance: float = RecallTask().chance,
