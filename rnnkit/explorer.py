@@ -8,7 +8,9 @@ rho can be compared; the moduli come from W_hh's construction where it fixes the
 
 * :func:`decay_curves` computes everything for one :class:`ExplorerSettings`.
 * :func:`decay_figure`, :func:`singular_values_figure` and :func:`explorer_figure` are static
-  plotly figures (they show in exported notebooks and in feedback HTML).
+  plotly figures (they show in exported notebooks and in feedback HTML); so are the lesson's
+  other figures of norms, :func:`log_decay_figure`, :func:`power_norms_figure` and
+  :func:`compare_decay_figure`.
 * :class:`GradientExplorer` is the dashboard: ipywidgets controls and one ``go.FigureWidget``
   updated in place; :meth:`GradientExplorer.update` is one update (what a slider move does).
 

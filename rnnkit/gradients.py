@@ -1,4 +1,5 @@
-"""Tools for lesson 05: activations, weight initialisations, a driven RNN, bounds and powers.
+"""Tools for lesson 05: activations, weight initialisations (with their eigenvalue moduli), a
+driven RNN, bounds and powers.
 
 Lesson 05's exercises (the activation derivatives and the chain of Jacobian norms) are not
 here: they are answered by the students (and by the instructor's implementation, which

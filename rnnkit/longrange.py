@@ -9,6 +9,8 @@ signal for doing so is a gradient that travels back ``distance`` steps. Chance a
 
 A vanilla (tanh) RNN learns the task at short distances and falls to chance at long ones
 within the same training budget; an LSTM whose forget-gate bias starts high keeps it.
+:func:`compare_cells` trains both at each distance and :func:`accuracy_by_distance_figure`
+draws their test accuracy against the distance.
 """
 
 from __future__ import annotations
