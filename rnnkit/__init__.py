@@ -4,19 +4,24 @@ Modules, by what they hold:
 
 * text and data — ``text`` (character tokens, reading a file; the word-level tools and
   ``Vocab`` are lesson 01's exercises), ``corpus`` (a synthetic language with known entropy),
-  ``batching`` (language-model windows and the per-epoch batches ``fit`` draws),
-  ``seqdata`` (the data sets of lesson 06's five modes);
-* models and training — ``models`` (a torch character RNN, its loss and perplexity),
-  ``seqmodels`` (lesson 06's five mode models), ``losses`` (their losses and accuracies),
-  ``train`` (``fit``, the one training loop, and its history);
-* each lesson's tools and figures — ``plots`` (01: Zipf), ``ngram`` (02), ``rnn_numpy`` (03),
-  ``bptt`` (04), ``gradients``, ``explorer`` and ``longrange`` (05), ``modes`` (06),
-  ``birnn`` (07), ``gated_plots`` (08); ``layout`` gives every static figure its title,
-  labelled axes and margins;
+  ``batching`` (language-model windows, the sequential and random iterators over an id
+  sequence, and the per-epoch batches ``fit`` draws), ``seqdata`` (the data sets of lesson
+  06's five modes);
+* models and training — ``models`` (a torch character RNN, its loss and perplexity, and a
+  bar chart comparing models' perplexities), ``seqmodels`` (lesson 06's five mode models),
+  ``losses`` (their losses and accuracies, also lesson 07's), ``train`` (``fit``, the one
+  training loop, ``fit_adam``, and the history and figure of a run);
+* each lesson's tools and figures — ``plots`` (01: Zipf), ``ngram`` (02: sparsity counts,
+  the perplexity figure and the n slider), ``rnn_numpy`` (03), ``bptt`` (04: gradient checks
+  and figures), ``gradients`` (05: activations, initialisations, bounds), ``explorer`` (05:
+  the gradient-decay explorer and the lesson's figures of norms) and ``longrange`` (05: the
+  recall task), ``modes`` (06), ``birnn`` (07), ``gated_plots`` (08); ``layout`` gives every
+  static figure outside ``explorer`` its title, labelled axes and margins;
 * the notebook side of the course — ``checks`` (what test cells call), ``validate`` and
   ``cli`` (``rnn-course validate`` and the student's commands), ``lab`` (the JupyterLab
-  extension behind the Validate button), ``errors`` (every error as the sentence a student
-  reads, in validate and in grading), ``limits`` (every default limit of grading);
+  extension behind the Validate button, enabled by the Jupyter configuration in the
+  ``labconfig`` folder), ``errors`` (every error as the sentence a student reads, in
+  validate and in grading), ``limits`` (every default limit of validate and grading);
 * ``_grading`` — ``guard`` and ``remote``, the only grader code students receive: it runs
   inside a grading kernel.
 

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""One batch, ``(X, Y, lengths)`` tensors: inputs, targets and the real length of each row."""
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from .seqdata import MakeVocab, SeqData, make_vocab
 
 __all__ = [
     "BIRNN_PARAM_NAMES",
-    "accuracy_figure",
     "generate",
     "influence_figure",
     "init_birnn_params",
-    "perplexity_figure",
+    "perplexity_by_model_figure",
     "prefix_perplexity",
     "right_context_data",
+    "tagging_accuracy_figure",
 ]
 
 BIRNN_PARAM_NAMES: tuple[str, ...] = ("Wxh_f", "Whh_f", "bh_f", "Wxh_b", "Whh_b", "bh_b")
@@ -145,8 +145,8 @@ def influence_figure(maps: dict[str, np.ndarray],
                    margin={"t": 70}, yaxis={"autorange": "reversed"})
 
 
-def accuracy_figure(results: dict[str, dict[str, float]],
-                    title: str = "Tagging accuracy: one-way RNN against BiRNN") -> go.Figure:
+def tagging_accuracy_figure(results: dict[str, dict[str, float]],
+                            title: str = "Tagging accuracy: one-way RNN against BiRNN") -> go.Figure:
     """Grouped bars: ``results[model][subset] = accuracy`` (0-1), shown in percent."""
     fig = go.Figure()
     for model, acc in results.items():
@@ -156,8 +156,8 @@ def accuracy_figure(results: dict[str, dict[str, float]],
                    yaxis={"range": [0, 110]}, barmode="group")
 
 
-def perplexity_figure(values: dict[str, float], floor: float,
-                      title: str = "Held-out perplexity against the true floor") -> go.Figure:
+def perplexity_by_model_figure(values: dict[str, float], floor: float,
+                               title: str = "Held-out perplexity against the true floor") -> go.Figure:
     """Bars of perplexities (per character) with the corpus's true floor as a dashed line."""
     fig = go.Figure(go.Bar(x=list(values), y=list(values.values()),
                            text=[f"{v:.2f}" for v in values.values()], textposition="outside"))

@@ -3,11 +3,14 @@
 A vanilla RNN h_t = phi(h_{t-1} W_hh + u_t) is driven by random inputs u_t; the explorer plots
 the spectral norm of dh_T/dh_t against t on a log axis, with the bound (gamma sigma_1)^(T - t),
 next to the singular values and eigenvalue moduli of W_hh (so sigma_1 and the spectral radius
-rho can be compared).
+rho can be compared; the moduli come from W_hh's construction where it fixes them, see
+:func:`rnnkit.gradients.make_whh_with_moduli`).
 
 * :func:`decay_curves` computes everything for one :class:`ExplorerSettings`.
 * :func:`decay_figure`, :func:`singular_values_figure` and :func:`explorer_figure` are static
-  plotly figures (they show in exported notebooks and in feedback HTML).
+  plotly figures (they show in exported notebooks and in feedback HTML); so are the lesson's
+  other figures of norms, :func:`log_decay_figure`, :func:`power_norms_figure` and
+  :func:`compare_decay_figure`.
 * :class:`GradientExplorer` is the dashboard: ipywidgets controls and one ``go.FigureWidget``
   updated in place; :meth:`GradientExplorer.update` is one update (what a slider move does).
 
@@ -32,7 +35,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .gradients import ACTIVATIONS, DERIVATIVE_BOUND, INITS, decay_bound, make_whh
+from .gradients import ACTIVATIONS, DERIVATIVE_BOUND, INITS, decay_bound, make_whh_with_moduli
 
 __all__ = [
     "DecayCurves",
@@ -81,7 +84,9 @@ class DecayCurves:
     """The numbers behind the explorer's figures.
 
     t (T + 1,) time steps; norms (T + 1,) ||dh_T/dh_t||_2; bound (T + 1,) (gamma sigma_1)^(T-t);
-    singular_values (H,) and eigen_moduli (H,) of W_hh, both in descending order.
+    singular_values (H,) and eigen_moduli (H,) of W_hh, both in descending order; the moduli
+    are the construction's where it fixes them (:func:`rnnkit.gradients.make_whh_with_moduli`:
+    ``eigvals`` of the rounded non-normal matrix would scatter them).
     """
 
     settings: ExplorerSettings
@@ -166,7 +171,8 @@ def decay_curves(settings: ExplorerSettings | None = None, **changes) -> DecayCu
 def _decay_curves(s: ExplorerSettings) -> DecayCurves:
     if s.activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}.")
-    Whh = make_whh(int(s.hidden), float(s.sigma_1), s.init, np.random.default_rng(s.seed))
+    Whh, eigen_moduli = make_whh_with_moduli(int(s.hidden), float(s.sigma_1), s.init,
+                                             np.random.default_rng(s.seed))
     drive = float(s.input_scale) * np.random.default_rng(s.seed + 1).standard_normal(
         (int(s.length), int(s.hidden)))  # the same u_t as rnnkit.gradients.run_driven_rnn
     return DecayCurves(
@@ -175,7 +181,7 @@ def _decay_curves(s: ExplorerSettings) -> DecayCurves:
         norms=chain_norms(s, Whh, drive),
         bound=decay_bound(Whh, int(s.length), s.activation),
         singular_values=np.linalg.svd(Whh, compute_uv=False),
-        eigen_moduli=np.sort(np.abs(np.linalg.eigvals(Whh)))[::-1],
+        eigen_moduli=eigen_moduli,
     )
 
 

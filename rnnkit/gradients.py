@@ -1,4 +1,5 @@
-"""Tools for lesson 05: activations, weight initialisations, a driven RNN, bounds and powers.
+"""Tools for lesson 05: activations, weight initialisations (with their eigenvalue moduli), a
+driven RNN, bounds and powers.
 
 Lesson 05's exercises (the activation derivatives and the chain of Jacobian norms) are not
 here: they are answered by the students (and by the instructor's implementation, which
@@ -36,6 +37,7 @@ __all__ = [
     "decay_bound",
     "largest_singular_value",
     "make_whh",
+    "make_whh_with_moduli",
     "power_norms",
     "run_driven_rnn",
     "spectral_radius",
@@ -78,7 +80,13 @@ def largest_singular_value(W: np.ndarray) -> float:
 
 
 def spectral_radius(W: np.ndarray) -> float:
-    """max |lambda_i(W)|: the growth rate of ||W^k|| for large k. Never above sigma_1(W)."""
+    """max |lambda_i(W)|: the growth rate of ||W^k|| for large k. Never above sigma_1(W).
+
+    From ``np.linalg.eigvals``, which is reliable for normal and mildly non-normal matrices.
+    The eigenvalues of a strongly non-normal matrix are not: a perturbation of size eps moves
+    those of an H x H Jordan block (ones above the diagonal) by about eps^(1/H), so rounding
+    alone (eps near 1e-16) moves them by about 0.46 at H = 48 (see
+    :func:`make_whh_with_moduli`)."""
     return float(np.max(np.abs(np.linalg.eigvals(np.asarray(W, dtype=np.float64)))))
 
 
@@ -112,19 +120,49 @@ def make_whh(H: int, sigma_1: float, init: str, rng: np.random.Generator) -> np.
         diagonal), rescaled: all eigenvalues equal, spectral radius far below sigma_1, so
         gradients can grow for a while and decay later.
     """
+    return _build_whh(H, sigma_1, init, rng)[0]
+
+
+def make_whh_with_moduli(H: int, sigma_1: float, init: str,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`make_whh`'s matrix (H, H) and its eigenvalue moduli (H,), in descending order.
+
+    Where the construction fixes the eigenvalues they are read off it: sigma_1 for
+    ``"orthogonal"`` and ``"identity"``, and for ``"non-normal"`` the diagonal of the
+    triangular factor, 0.6 times the rescaling, for all H. ``np.linalg.eigvals`` cannot give
+    those of the non-normal matrix: it is a similarity transform of one Jordan-like block,
+    whose eigenvalues rounding to float64 scatters by about (1e-16)^(1/H) of its off-diagonal
+    (at H = 48, seed 0, it returns moduli from 0.08 to 0.66 sigma_1 instead of 0.375 sigma_1
+    for all). Its powers are not sensitive in that way: over 150 steps ||W^k|| follows the
+    construction to 1e-3, so the construction's spectral radius is the one the gradients see. Only the
+    Gaussian matrix, whose eigenvalues are well conditioned, goes through ``eigvals``.
+    """
+    W, moduli = _build_whh(H, sigma_1, init, rng)
+    if moduli is None:
+        moduli = np.abs(np.linalg.eigvals(W))
+    return W, np.sort(moduli)[::-1]
+
+
+def _build_whh(H: int, sigma_1: float, init: str,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """The matrix of :func:`make_whh`, and its eigenvalue moduli where the construction fixes
+    them (None for the Gaussian matrix)."""
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, not {init!r}.")
+    sigma_1 = float(sigma_1)
     if init == "identity":
-        return float(sigma_1) * np.eye(H)
+        return sigma_1 * np.eye(H), np.full(H, abs(sigma_1))
     if init == "gaussian":
         W = rng.standard_normal((H, H))
-    else:
-        Q, R = np.linalg.qr(rng.standard_normal((H, H)))
-        Q = Q * np.sign(np.diag(R))[None, :]  # uniformly distributed orthogonal matrix
-        if init == "orthogonal":
-            return float(sigma_1) * Q
-        W = Q @ (0.6 * np.eye(H) + np.eye(H, k=1)) @ Q.T
-    return W * (float(sigma_1) / largest_singular_value(W))
+        return W * (sigma_1 / largest_singular_value(W)), None
+    Q, R = np.linalg.qr(rng.standard_normal((H, H)))
+    Q = Q * np.sign(np.diag(R))[None, :]  # uniformly distributed orthogonal matrix
+    if init == "orthogonal":
+        return sigma_1 * Q, np.full(H, abs(sigma_1))
+    B = 0.6 * np.eye(H) + np.eye(H, k=1)  # upper triangular: its eigenvalues are its diagonal
+    W = Q @ B @ Q.T
+    scale = sigma_1 / largest_singular_value(W)
+    return W * scale, np.abs(np.diag(B) * scale)
 
 
 def run_driven_rnn(

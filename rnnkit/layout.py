@@ -1,4 +1,7 @@
-"""The one layout every static figure of rnnkit gets: a title, labelled axes, the same margins.
+"""The one layout the static figures of rnnkit get: a title, labelled axes, the same margins.
+
+Every figure builder uses it except the gradient-decay explorer's (:mod:`rnnkit.explorer`),
+whose figures set the same things themselves around its two-panel dashboard.
 
 :func:`lay_out` is what each figure builder calls last, so a figure without a title or an
 axis label cannot be built (both are required arguments) and every figure has the same

@@ -20,7 +20,7 @@ __all__ = [
     "BOS",
     "distinct_ngrams",
     "ngram_dashboard",
-    "perplexity_figure",
+    "perplexity_by_order_figure",
     "sparsity_figure",
     "unseen_fraction",
 ]
@@ -82,7 +82,7 @@ def _perplexity_traces(ns, train_ppl, valid_ppl, floor, heldout_name="held-out t
     return traces
 
 
-def perplexity_figure(
+def perplexity_by_order_figure(
     ns: Sequence[int],
     train_ppl: Sequence[float],
     valid_ppl: Sequence[float],

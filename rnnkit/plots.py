@@ -1,9 +1,10 @@
 """Lesson 01's word-frequency figure: Zipf's rank-frequency plot, and the ranks it draws.
 
 Each lesson's other figures live in the module of that lesson's tools (``ngram``,
-``rnn_numpy``, ``bptt``, ``longrange``, ``modes``, ``birnn``, ``gated_plots``, ``models``,
-``train``); all of them are static plotly figures laid out by :func:`rnnkit.layout.lay_out`
-(they show in JupyterLab, exported notebooks and feedback HTML).
+``rnn_numpy``, ``bptt``, ``explorer``, ``longrange``, ``modes``, ``birnn``, ``gated_plots``,
+``models``, ``train``). All of them are static plotly figures (they show in JupyterLab,
+exported notebooks and feedback HTML), laid out by :func:`rnnkit.layout.lay_out` except the
+explorer's, which set their own two-panel and log-axis layouts.
 """
 
 from __future__ import annotations

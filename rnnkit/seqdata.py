@@ -104,9 +104,9 @@ def pad_ids(seqs: list[list[int]], max_len: int | None = None) -> np.ndarray:
     return out.numpy()
 
 
-POSITIVE = ["good", "great", "fun", "superb", "clever"]
-NEGATIVE = ["bad", "dull", "awful", "weak", "boring"]
-NEUTRAL = ["the", "plot", "film", "acting", "was", "and", "a", "story", "ending", "cast"]
+POSITIVE_WORDS = ["good", "great", "fun", "superb", "clever"]
+NEGATIVE_WORDS = ["bad", "dull", "awful", "weak", "boring"]
+NEUTRAL_WORDS = ["the", "plot", "film", "acting", "was", "and", "a", "story", "ending", "cast"]
 NEGATION = "not"
 POLARITY_NAMES = ["negative", "neutral", "positive"]
 
@@ -116,9 +116,10 @@ def word_polarity_data(*, vocab: MakeVocab) -> SeqData:
 
     ``X`` is (N,) word ids, one per example; every word of the sentiment vocabulary once.
     """
-    words = POSITIVE + NEGATIVE + NEUTRAL
+    words = POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS
     vocab = make_vocab(vocab, words + [NEGATION])
-    label = {**{w: 2 for w in POSITIVE}, **{w: 0 for w in NEGATIVE}, **{w: 1 for w in NEUTRAL}}
+    label = {**{w: 2 for w in POSITIVE_WORDS}, **{w: 0 for w in NEGATIVE_WORDS},
+             **{w: 1 for w in NEUTRAL_WORDS}}
     X = np.array(vocab.encode(words), dtype=np.int64)
     Y = np.array([label[w] for w in words], dtype=np.int64)
     return SeqData(X, Y, np.ones(len(X), dtype=np.int64), vocab, POLARITY_NAMES)
@@ -134,19 +135,19 @@ def sentiment_data(n: int = 2000, seed: int = 0, min_len: int = 4, max_len: int 
     ``lengths`` (N,).
     """
     rng = np.random.default_rng(seed)
-    vocab = make_vocab(vocab, POSITIVE + NEGATIVE + NEUTRAL + [NEGATION])
+    vocab = make_vocab(vocab, POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS + [NEGATION])
     reviews, labels = [], []
     while len(reviews) < n:
         T = int(rng.integers(min_len, max_len + 1))
-        words = [str(w) for w in rng.choice(NEUTRAL, size=T)]
+        words = [str(w) for w in rng.choice(NEUTRAL_WORDS, size=T)]
         n_op = int(rng.integers(1, 4))
         for pos in rng.choice(np.arange(1, T), size=min(n_op, T - 1), replace=False):
-            words[pos] = str(rng.choice(POSITIVE if rng.random() < 0.5 else NEGATIVE))
-            if rng.random() < 0.3 and words[pos - 1] in NEUTRAL:
+            words[pos] = str(rng.choice(POSITIVE_WORDS if rng.random() < 0.5 else NEGATIVE_WORDS))
+            if rng.random() < 0.3 and words[pos - 1] in NEUTRAL_WORDS:
                 words[pos - 1] = NEGATION
         score = 0
         for i, w in enumerate(words):
-            s = 1 if w in POSITIVE else -1 if w in NEGATIVE else 0
+            s = 1 if w in POSITIVE_WORDS else -1 if w in NEGATIVE_WORDS else 0
             score += -s if i > 0 and words[i - 1] == NEGATION else s
         if score == 0:
             continue
@@ -179,9 +180,9 @@ def melody_data(n: int = 800, T: int = 8, seed: int = 0, *, vocab: MakeVocab) ->
     return SeqData(c.astype(np.int64), Y, np.full(n, T), styles, vocab)
 
 
-NAMES = ["jon", "snow", "arya", "stark", "ygritte", "ned", "sansa", "bran"]
-OTHER = ["says", "knows", "nothing", "the", "king", "and", "winter", "is", "coming", "north",
-         "sees", "with"]
+PERSON_NAMES = ["jon", "snow", "arya", "stark", "ygritte", "ned", "sansa", "bran"]
+OTHER_WORDS = ["says", "knows", "nothing", "the", "king", "and", "winter", "is", "coming",
+               "north", "sees", "with"]
 NER_TAGS = ["<pad>", "O", "B-PER", "I-PER"]
 
 
@@ -194,19 +195,19 @@ def name_tagging_data(n: int = 1500, seed: int = 0, min_len: int = 4,
     Whether a name word is B or I depends on the word to its left.
     """
     rng = np.random.default_rng(seed)
-    vocab = make_vocab(vocab, NAMES + OTHER)
+    vocab = make_vocab(vocab, PERSON_NAMES + OTHER_WORDS)
     sents, tags = [], []
     for _ in range(n):
         T = int(rng.integers(min_len, max_len + 1))
         words: list[str] = []
         while len(words) < T:
             if rng.random() < 0.35:
-                words += [str(w) for w in rng.choice(NAMES, size=int(rng.integers(1, 3)))]
+                words += [str(w) for w in rng.choice(PERSON_NAMES, size=int(rng.integers(1, 3)))]
             else:
-                words.append(str(rng.choice(OTHER)))
+                words.append(str(rng.choice(OTHER_WORDS)))
         words = words[:T]
-        t = [NER_TAGS.index("O") if w not in NAMES else
-             NER_TAGS.index("I-PER") if i > 0 and words[i - 1] in NAMES else
+        t = [NER_TAGS.index("O") if w not in PERSON_NAMES else
+             NER_TAGS.index("I-PER") if i > 0 and words[i - 1] in PERSON_NAMES else
              NER_TAGS.index("B-PER") for i, w in enumerate(words)]
         sents.append(vocab.encode(words))
         tags.append(t)

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .batching import Batch
+
 __all__ = [
     "ClassToSequence",
     "EncoderDecoder",
@@ -39,8 +41,6 @@ __all__ = [
     "SequenceClassifier",
     "Tagger",
 ]
-
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 @dataclass

@@ -107,8 +107,8 @@ def test_lm_batches_targets_are_the_next_tokens():
 def test_figures_have_titles_and_axes():
     figs = [
         B.influence_figure({"one-way": np.eye(3), "BiRNN": np.ones((3, 3))}),
-        B.accuracy_figure({"RNN": {"all": 0.8, "ambiguous": 0.5}}),
-        B.perplexity_figure({"RNN": 1.7, "BiRNN": 1.04}, floor=1.34),
+        B.tagging_accuracy_figure({"RNN": {"all": 0.8, "ambiguous": 0.5}}),
+        B.perplexity_by_model_figure({"RNN": 1.7, "BiRNN": 1.04}, floor=1.34),
     ]
     for fig in figs:
         assert fig.layout.title.text

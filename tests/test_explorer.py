@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 import pytest
 
 from rnnkit.explorer import (
+    MAX_HIDDEN,
+    MAX_LENGTH,
     ExplorerSettings,
     GradientExplorer,
     decay_curves,
@@ -52,6 +54,59 @@ def test_non_normal_init_grows_although_its_spectral_radius_is_below_one():
     distance = c.settings.length - c.t  # norms[t] is the norm at distance T - t
     assert c.norms.max() > 10
     assert c.norms[-1] == pytest.approx(1.0) and distance[np.argmax(c.norms)] > 1
+
+
+def _shift_block(H: int) -> np.ndarray:
+    """0.6 I + S, the triangular factor of the non-normal initialisation."""
+    return 0.6 * np.eye(H) + np.eye(H, k=1)
+
+
+@pytest.mark.parametrize("hidden", [4, 16, 32, MAX_HIDDEN])
+def test_non_normal_spectral_radius_is_right_at_every_hidden_size(hidden):
+    """Every eigenvalue of the non-normal W_hh is 0.6 sigma_1 / ||0.6 I + S||_2 (about 0.375
+    sigma_1): below 1 at sigma_1 = 2 for every H, where eigvals of the rounded matrix gave
+    0.89 at H = 16 and 1.31 at H = 48."""
+    c = decay_curves(sigma_1=2.0, init="non-normal", activation="identity", hidden=hidden)
+    rho = 0.6 * 2.0 / np.linalg.norm(_shift_block(hidden), 2)
+    assert c.rho == pytest.approx(rho, rel=1e-12)
+    np.testing.assert_allclose(c.eigen_moduli, rho, rtol=1e-12)
+    assert c.rho < 1.0 < c.sigma_1
+    assert f"ρ = {rho:.3f}" in GradientExplorer(c.settings).info.value
+
+
+def test_non_normal_gradients_follow_the_construction_not_eigvals():
+    """The explorer's norms of the linear RNN are ||W^k||; at the sliders' maximum they equal
+    the construction's c^k ||(0.6 I + S)^k|| (entries binomial(k, j) 0.6^(k - j): no
+    cancellation, so exact to rounding) within 1e-3, although eigvals of the same rounded
+    matrix scatters its eigenvalues over a wide ring."""
+    from math import comb
+
+    from rnnkit.gradients import make_whh
+
+    H, T = MAX_HIDDEN, MAX_LENGTH
+    s = ExplorerSettings(sigma_1=1.0, init="non-normal", activation="identity", hidden=H,
+                         length=T)
+    c = decay_curves(s)
+    scale = 1.0 / np.linalg.norm(_shift_block(H), 2)
+    exact = [scale**k * np.linalg.norm(sum(comb(k, j) * 0.6 ** (k - j) * np.eye(H, k=j)
+                                           for j in range(min(k, H - 1) + 1)), 2)
+             for k in range(T + 1)]
+    np.testing.assert_allclose(c.norms[::-1], exact, rtol=1e-3)
+    W = make_whh(H, 1.0, "non-normal", np.random.default_rng(s.seed))
+    moduli = np.abs(np.linalg.eigvals(W))
+    assert moduli.max() - moduli.min() > 0.3  # the true moduli are all equal
+
+
+def test_gaussian_eigenvalue_moduli_are_eigvals_and_well_conditioned():
+    from rnnkit.gradients import make_whh
+
+    c = decay_curves(init="gaussian", hidden=MAX_HIDDEN, sigma_1=1.5)
+    W = make_whh(MAX_HIDDEN, 1.5, "gaussian", np.random.default_rng(c.settings.seed))
+    np.testing.assert_allclose(c.eigen_moduli, np.sort(np.abs(np.linalg.eigvals(W)))[::-1],
+                               rtol=1e-12)
+    E = 1e-12 * np.random.default_rng(5).standard_normal(W.shape)
+    moved = np.sort(np.abs(np.linalg.eigvals(W + E)))[::-1]
+    np.testing.assert_allclose(moved, c.eigen_moduli, atol=1e-9)
 
 
 def test_dead_relu_gradients_are_gaps_on_the_log_axis():

@@ -5,7 +5,13 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from rnnkit.longrange import RecallNet, RecallTask, accuracy_figure, compare_cells, train_recall
+from rnnkit.longrange import (
+    RecallNet,
+    RecallTask,
+    accuracy_by_distance_figure,
+    compare_cells,
+    train_recall,
+)
 
 
 def test_batch_puts_the_label_first_and_distractors_after():
@@ -60,8 +66,8 @@ def test_vanilla_rnn_fails_at_long_distance_where_the_lstm_succeeds():
     assert lstm > 0.95, lstm
 
 
-def test_accuracy_figure_has_one_line_per_cell_and_chance():
-    fig = accuracy_figure([5, 10], {"rnn": [1.0, 0.3], "lstm": [1.0, 1.0]})
+def test_accuracy_by_distance_figure_has_one_line_per_cell_and_chance():
+    fig = accuracy_by_distance_figure([5, 10], {"rnn": [1.0, 0.3], "lstm": [1.0, 1.0]})
     assert isinstance(fig, go.Figure)
     assert [t.name for t in fig.data] == ["vanilla RNN (tanh)", "LSTM", "chance"]
     assert list(fig.data[0].y) == [100.0, 30.0]

@@ -35,7 +35,7 @@ def test_sentiment_labels_follow_the_negation_rule():
         assert (x[n:] == 0).all() and (x[:n] != 0).all()
         score = 0
         for i, w in enumerate(words):
-            s = (w in D.POSITIVE) - (w in D.NEGATIVE)
+            s = (w in D.POSITIVE_WORDS) - (w in D.NEGATIVE_WORDS)
             score += -s if i and words[i - 1] == "not" else s
         assert score != 0 and int(score > 0) == y
 
@@ -47,7 +47,8 @@ def test_name_tags_begin_and_continue():
     for x, y, n in zip(d.X, d.Y, d.lengths):
         words = d.src.decode(x[:n])
         for i, w in enumerate(words):
-            want = O if w not in D.NAMES else I if i and words[i - 1] in D.NAMES else B
+            names = D.PERSON_NAMES
+            want = O if w not in names else I if i and words[i - 1] in names else B
             assert y[i] == want
         assert (y[n:] == 0).all()
 

@@ -15,7 +15,7 @@ from rnnkit.ngram import (
     BOS,
     distinct_ngrams,
     ngram_dashboard,
-    perplexity_figure,
+    perplexity_by_order_figure,
     sparsity_figure,
     unseen_fraction,
 )
@@ -139,8 +139,8 @@ def test_best_ngram_is_fast_and_close_to_the_true_floor():
 
 def test_figures_have_titles_and_labelled_axes():
     toks = list("abcabcaab")
-    figs = [sparsity_figure(toks, range(1, 4)), perplexity_figure([1, 2], [3.0, 2.0],
-                                                                  [3.1, 2.5], floor=1.5)]
+    figs = [sparsity_figure(toks, range(1, 4)),
+            perplexity_by_order_figure([1, 2], [3.0, 2.0], [3.1, 2.5], floor=1.5)]
     for fig in figs:
         assert fig.layout.title.text
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
