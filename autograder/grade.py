@@ -279,7 +279,8 @@ def start_graders(batch: Batch) -> Iterator[Callable[[Submission], dict]]:
             client.close()
         return
     batch.ws.root.mkdir(parents=True, exist_ok=True)
-    workers = WorkerPool(batch.ws.root, settings.memory_bytes)
+    stageable = sum(1 for s in batch.subs if not s.invalid and s.path.is_file())
+    workers = WorkerPool(batch.ws.root, settings.memory_bytes, notebooks=stageable)
     try:
         workers.warm(min(max(1, settings.workers), len(batch.subs)))
         yield lambda sub: run_worker(batch.ws, sub, settings, batch.hide, None, workers)

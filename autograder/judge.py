@@ -42,20 +42,36 @@ class Connection:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
         self.printed: list = []
+        self.functions: dict[str, Remote] = {}
+        self.requests = 0  # requests sent, and the seconds they took (the worker's timing)
+        self.request_seconds = 0.0
 
     def start_cell(self, timeout: float) -> None:
         self.deadline = time.monotonic() + timeout
         self.printed = []
+        self.functions: dict[str, Remote] = {}  # names of the kernel's callables, this cell
 
     def ask(self, req: dict) -> Any:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise GradingTimeout(f"the test ran longer than {self.timeout:g} s")
+        t0 = time.monotonic()
         reply, outputs = self.kernel.request(req, timeout=remaining)
+        self.requests += 1
+        self.request_seconds += time.monotonic() - t0
         self.printed.extend(o for o in outputs if o.get("output_type") == "stream")
         if not reply.get("ok"):
             raise _rebuild(str(reply.get("ename", "Error")), str(reply.get("evalue", "")))
         return remote.decode(reply["value"], self.resolve)
+
+    def finish(self) -> tuple[str, str] | None:
+        """End the test cell's requests: what the notebook printed is kept; returns the
+        error when its kernel did not finish answering in time (or died)."""
+        outputs, error = self.kernel.end_requests(max(0.0, self.deadline - time.monotonic()))
+        self.printed.extend(o for o in outputs if o.get("output_type") == "stream")
+        if error is not None:
+            return GradingTimeout.__name__, error[1]
+        return None
 
     def resolve(self, ref: int, kind: str, text: str) -> Remote:
         return Remote(self, ref, kind, text)
@@ -121,7 +137,11 @@ class Remote:
 
 
 class _Builtins(dict):
-    """Builtins first, then the student's kernel, for names the judge does not have."""
+    """Builtins first, then the student's kernel, for names the judge does not have.
+
+    A name that stands for a function (or any callable) in the kernel is asked for once per
+    test cell: a loop calling ``word_tokens`` sends the calls, not a lookup before each.
+    Values are asked for at every use, since a call may have changed them."""
 
     def __init__(self, conn: Connection):
         super().__init__(vars(builtins))
@@ -130,10 +150,16 @@ class _Builtins(dict):
     def __missing__(self, name: str):
         if name.startswith("__") and name.endswith("__"):
             raise KeyError(name)
+        known = self.conn.functions.get(name)
+        if known is not None:
+            return known
         try:
-            return self.conn.ask({"op": "name", "name": name})
+            value = self.conn.ask({"op": "name", "name": name})
         except NameError:
             raise NameError(f"name '{name}' is not defined") from None
+        if isinstance(value, Remote) and value._kind == "callable":
+            self.conn.functions[name] = value
+        return value
 
 
 @dataclass
@@ -172,6 +198,8 @@ class Judge:
                     value = eval(compile(last, "<test>", "eval"), self.ns)
         except Exception as e:
             error = (type(e).__name__, str(e))
+        ended = self.conn.finish()
+        error = error or ended
         outputs = list(self.conn.printed)
         text = buf.getvalue()
         if text:

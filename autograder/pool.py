@@ -81,6 +81,7 @@ class GradingWorker:
             env=env, cwd=str(ws), start_new_session=True,
         )
         self.graded = 0
+        self.ahead = False  # a kernel is being started ahead for its next notebook
         self._buf = b""
         self._sel = selectors.DefaultSelector()
         self._sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -148,15 +149,24 @@ class WorkerPool:
     a crash, a kernel that died or ran out of memory or time, any other outcome the worker
     flags with ``recycle`` — and after :attr:`MAX_NOTEBOOKS` notebooks, so that nothing
     can build up. A replacement is started at once, so that its imports overlap the other
-    workers' notebooks instead of delaying the next one."""
+    workers' notebooks instead of delaying the next one.
+
+    ``notebooks``: how many notebooks the batch will send, when known. Then no worker starts
+    a kernel ahead, nor is a replacement started, that no notebook would use: a worker
+    starts the next kernel only while more notebooks remain than kernels already started
+    ahead by the others, and the batch's last notebooks leave no kernel or worker behind
+    them (each would cost seconds of CPU for nothing)."""
 
     MAX_NOTEBOOKS = 25
 
-    def __init__(self, ws: Path, memory_bytes: int, spare: bool = True):
+    def __init__(self, ws: Path, memory_bytes: int, spare: bool = True,
+                 notebooks: int | None = None):
         import threading
 
         self.ws, self.memory_bytes, self.spare = ws, memory_bytes, spare
+        self.remaining = notebooks  # not yet handed out (None: unknown)
         self._idle: list[GradingWorker] = []
+        self._live: set[GradingWorker] = set()
         self._lock = threading.Lock()
         self.started = 0
 
@@ -174,7 +184,15 @@ class WorkerPool:
                     UidPool.release(uid, fd)
                 raise
         self.started += 1
-        return GradingWorker(self.ws, self.memory_bytes, uids)
+        worker = GradingWorker(self.ws, self.memory_bytes, uids)
+        with self._lock:
+            self._live.add(worker)
+        return worker
+
+    def _close(self, worker: GradingWorker, wait: float = 0.0) -> None:
+        with self._lock:
+            self._live.discard(worker)
+        worker.close(wait)
 
     def warm(self, n: int) -> None:
         """Start ``n`` workers now (they import the stack while the caller goes on)."""
@@ -187,14 +205,24 @@ class WorkerPool:
             worker = self._idle.pop() if self._idle else None
         if worker is None or worker.proc.poll() is not None:
             if worker is not None:
-                worker.close()
+                self._close(worker)
             worker = self._new()
-        outcome = worker.grade(request, timeout)
+        with self._lock:
+            worker.ahead = False  # its kernel started ahead, if any, is this notebook's
+            if self.remaining is not None:
+                self.remaining -= 1
+                others = sum(w.ahead for w in self._live)
+                worker.ahead = self.remaining > others
+            else:
+                worker.ahead = True
+        outcome = worker.grade({**request, "ahead": worker.ahead}, timeout)
         if outcome.get("recycle") or not outcome.get("success") or \
                 worker.graded >= self.MAX_NOTEBOOKS:
             answered = outcome.get("status") not in ("timeout", "crashed")
-            worker.close(wait=3.0 if answered else 0.0)
-            worker = self._new() if self.spare else None
+            self._close(worker, wait=3.0 if answered else 0.0)
+            with self._lock:
+                needed = self.remaining is None or self.remaining > len(self._live)
+            worker = self._new() if self.spare and needed else None
         if worker is not None:
             with self._lock:
                 self._idle.append(worker)
@@ -204,7 +232,7 @@ class WorkerPool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.close(wait=3.0)
+            self._close(worker, wait=3.0)
 
     def __enter__(self) -> WorkerPool:
         return self

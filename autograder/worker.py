@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -130,6 +131,7 @@ class KernelSlots:
         self.ready: GradingKernel | None = None
         self.ready_key: tuple | None = None
         self.unclean = False  # a user id still ran processes after its kernel ended
+        self.warm = False  # the last kernel taken had been started ahead
 
     @staticmethod
     def _key(limits: Limits, hide: list[Path], isolation: str) -> tuple:
@@ -140,11 +142,13 @@ class KernelSlots:
         """A kernel for this notebook: the one started ahead if it was started for the same
         limits and hidden paths, else a new one."""
         kernel, key, self.ready, self.ready_key = self.ready, self.ready_key, None, None
+        self.warm = False
         if kernel is not None:
             if key == self._key(limits, hide, isolation):
                 kernel.files = dict(files or {})
                 try:
                     kernel.connect()
+                    self.warm = True
                     return kernel
                 except Exception:
                     pass
@@ -185,7 +189,8 @@ SLOTS = KernelSlots()  # this worker's; given its user ids by main()
 
 def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation: str | None,
                  uid: int | None = None, files: dict[str, str] | None = None,
-                 slots: KernelSlots | None = None, preload: list[str] | None = None) -> dict:
+                 slots: KernelSlots | None = None, preload: list[str] | None = None,
+                 ahead: bool = True) -> dict:
     """Execute ``nb`` in place. Returns what happened to the notebook as a whole, and in
     ``cells`` what each cell with a grade id said: ``solution`` (an answer cell), ``error``
     (the one sentence a failed test ends with) and ``printed`` (the last line it printed).
@@ -193,8 +198,10 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     ``files``: name -> text of the lesson's hand-outs, written into the kernel's folder.
     ``slots``: where the kernel comes from and where the next one is started ahead (by
     default none is: a new kernel under ``uid``). ``preload``: modules the kernel imports
-    before it answers (the lesson's setup imports)."""
+    before it answers (the lesson's setup imports). ``ahead``: whether another notebook
+    follows, for which a kernel is started now."""
     start = time.monotonic()
+    cpu0 = _own_cpu()
     status, reason = "ok", ""
     recycle = False  # anything unusual: the parent replaces this process afterwards
     isolation = isolation or isolation_available()
@@ -203,10 +210,12 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
     said: dict[str, dict] = {}  # test cell's grade id -> its error sentence and last line
     kernel = slots.take(limits, hide, isolation, uid, files, preload)
     t_kernel = time.monotonic()
-    slots.prepare(limits, hide, isolation, preload, kernel.uid)
+    if ahead:
+        slots.prepare(limits, hide, isolation, preload, kernel.uid)
     t_ahead = time.monotonic()
+    spent = {"tests": 0.0, "setup_judge": 0.0}
+    judge = Judge(kernel, timeout=limits.cell_seconds)
     try:
-        judge = Judge(kernel, timeout=limits.cell_seconds)
         setup_source = None
         skip = needless_cells(nb)
         for index, cell in enumerate(nb.cells):
@@ -223,7 +232,9 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                     said[_grade_id(cell)] = {"error": reason.strip(), "printed": ""}
                 continue
             if is_test(cell):
+                t0 = time.monotonic()
                 res = judge.run_test(cell.source)
+                spent["tests"] += time.monotonic() - t0
                 if res.error and res.error[0] in (GradingTimeout.__name__, "ReplyTooLarge",
                                                   "GradingError", "MemoryError"):
                     recycle = True
@@ -262,15 +273,20 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
                     kernel.run(setup_source)
             if is_setup:
                 setup_source = cell.source
+                t0 = time.monotonic()
                 judge.run_trusted(cell.source)
+                spent["setup_judge"] += time.monotonic() - t0
     finally:
         isolation_used = kernel.isolation
         t_cells = time.monotonic()
+        kernel_cpu = kernel.cpu_seconds()
         kernel.shutdown()
         if kernel.uid is not None and live_user_processes(kernel.uid):
             recycle = True  # something of this notebook's survived its kernel
     timing = {"kernel": t_kernel - start, "ahead": t_ahead - t_kernel,
-              "cells": t_cells - t_ahead, "shutdown": time.monotonic() - t_cells}
+              "cells": t_cells - t_ahead, **spent, "requests": judge.conn.requests,
+              "request_s": judge.conn.request_seconds, "shutdown": time.monotonic() - t_cells,
+              "cpu": _own_cpu() - cpu0, "kernel_cpu": kernel_cpu, "warm": int(slots.warm)}
     cells = [{"grade_id": gid, "solution": is_answer(c),
               **said.get(gid, {"error": "", "printed": ""})}
              for c in nb.cells if (gid := _grade_id(c)) is not None]
@@ -280,6 +296,14 @@ def run_notebook(nb, limits: Limits, hide: list[Path], budget: float, isolation:
             "timing": {k: round(v, 3) for k, v in timing.items()}}
 
 
+def _own_cpu() -> float:
+    """CPU seconds (user + system) of this process, every thread."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _grade_id(cell) -> str | None:
     gid = cell.metadata.get("nbgrader", {}).get("grade_id")
     return gid if isinstance(gid, str) else None
@@ -287,10 +311,11 @@ def _grade_id(cell) -> str | None:
 
 def grade(release: str, source: str, submitted: str, autograded: str, limits: dict,
           hide: list[str], budget: float, isolation: str | None = None,
-          uid: int | None = None) -> dict:
+          uid: int | None = None, ahead: bool = True) -> dict:
     """Grade one notebook: the lesson's release and source and the student's submitted
     notebook in, the autograded notebook written to ``autograded`` (paths from the parent's
     :class:`autograder.workspace.Workspace`)."""
+    t0 = time.monotonic()
     release_nb = nbformat.read(release, as_version=4)
     source_nb = nbformat.read(source, as_version=4)
     nb = assemble(release_nb, source_nb, nbformat.read(submitted, as_version=4))
@@ -299,12 +324,33 @@ def grade(release: str, source: str, submitted: str, autograded: str, limits: di
     handouts = Path(release).parent
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(handouts.glob("*.py"))}
     use_handouts(handouts)
+    preload = setup_imports(source_nb, files)
+    t1 = time.monotonic()
     info = run_notebook(nb, Limits(**limits), [Path(h) for h in hide], budget, isolation, uid,
-                        files, SLOTS, setup_imports(source_nb, files))
+                        files, SLOTS, preload, ahead)
+    t2 = time.monotonic()
     out = Path(autograded)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
+    info["timing"].update(assemble=round(t1 - t0, 3), write=round(time.monotonic() - t2, 3))
     return {"success": True, **info}
+
+
+# torch imports torch._dynamo on the first optimizer step, not with torch: about 2 s of CPU
+# (5 s on a loaded machine). The kernel imports it ahead only for a lesson whose cells that
+# run when grading train something (:func:`trains`); elsewhere it would be CPU spent for nothing.
+TRAINING_IMPORTS = ["torch._dynamo"]
+TRAINING_WORDS = re.compile(r"\boptim\b|\b(fit|train)\w*\(")
+
+
+def trains(source) -> bool:
+    """Whether a cell of the lesson's source that runs in the kernel when grading (tests and
+    demonstrations left out, see :func:`autograder.judge.needless_cells`) calls a training
+    function or names ``optim``. Only a hint for what the kernel imports ahead: a wrong
+    guess costs time, never a score."""
+    skip = needless_cells(source)
+    return any(TRAINING_WORDS.search(c.source) for i, c in enumerate(source.cells)
+               if c.cell_type == "code" and i not in skip and not is_test(c))
 
 
 def setup_imports(source, files: dict[str, str]) -> list[str]:
@@ -339,8 +385,10 @@ def setup_imports(source, files: dict[str, str]) -> list[str]:
                 except (ImportError, ValueError):
                     continue
                 mods.append(name)
-    if mods:  # plotly's renderers import nbformat (and jsonschema's grammars): ~1 s at once
+    if mods:  # plotly's renderers import nbformat (and jsonschema): ~0.3 s at once
         mods.append("nbformat")
+    if "torch" in mods and trains(source):
+        mods += TRAINING_IMPORTS
     return mods
 
 

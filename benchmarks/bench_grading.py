@@ -365,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+        print(f"at the end: {machine_line()}")
     return 0
 
 

@@ -23,7 +23,12 @@ from rnnkit.errors import GradingTimeout, StudentCodeError
 CHECK = "from rnnkit.checks import check_close\n"
 
 
-class FakeKernel:
+class _Requests:
+    def end_requests(self, timeout: float):
+        return [], None
+
+
+class FakeKernel(_Requests):
     """Answers the judge's requests from a namespace, as the grading kernel would."""
 
     def __init__(self, namespace: dict):
@@ -40,7 +45,7 @@ class FakeKernel:
         return json.loads(text), outputs
 
 
-class ScriptedKernel:
+class ScriptedKernel(_Requests):
     """A hostile kernel: every request gets the same reply."""
 
     def __init__(self, reply):
@@ -75,7 +80,17 @@ def test_data_comes_by_value_functions_as_proxies():
     assert isinstance(judge.ns["got_W"], np.ndarray)
     assert isinstance(judge.ns["got_f"], Remote)
     np.testing.assert_array_equal(judge.ns["out"], [1.0, 1.0])
-    assert [r["op"] for r in kernel.requests] == ["name", "name", "name", "call"]
+    assert [r["op"] for r in kernel.requests] == ["name", "name", "call"]  # f asked once
+
+
+def test_a_function_is_looked_up_once_per_cell_a_value_at_every_use():
+    judge, kernel = judge_for("n = [0]\ndef bump():\n    n[0] += 1\n    return n[0]\n")
+    result = judge.run_test("seen = []\nfor _ in range(3):\n    bump()\n    seen.append(n[0])\nseen")
+    assert result.error is None and result.value == [1, 2, 3]  # n read after every call
+    assert [r.get("name") for r in kernel.requests if r["op"] == "name"] == \
+        ["bump", "n", "n", "n"]
+    judge.run_test("bump()")
+    assert kernel.requests[-2] == {"op": "name", "name": "bump"}  # a new cell asks again
 
 
 def test_a_wrong_answer_fails_the_check_in_the_grader():

@@ -237,3 +237,123 @@ def test_folders_a_killed_grader_left_are_removed_with_the_next_lock(tmp_path):
 
         shutil.rmtree(other, ignore_errors=True)
         UidPool.release(uid, fd)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernels are started ahead under sandbox user ids")
+def test_the_batch_last_notebook_leaves_no_kernel_started_ahead(tmp_path):
+    import psutil
+
+    ws = _workspace(tmp_path, {"ann": "seen = []\n", "bob": "seen = []\n"})
+    settings = GradeSettings(cell_timeout=60, notebook_timeout=120)
+    with WorkerPool(ws, settings.memory_bytes, notebooks=2) as pool:
+        first = _grade(pool, ws, "ann", settings)
+        (worker,) = pool._idle
+        kernels = psutil.Process(worker.proc.pid).children(recursive=True)
+        assert first.get("success") and kernels, "no kernel was started for the second notebook"
+        second = _grade(pool, ws, "bob", settings)
+        assert second.get("success") and second["timing"]["warm"] == 1, second
+        assert not psutil.Process(worker.proc.pid).children(recursive=True), \
+            "a kernel that no notebook will use was started"
+        assert pool.started == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernels are started ahead under sandbox user ids")
+def test_a_dask_worker_keeps_its_grading_process_and_kernels_warm(tmp_path):
+    from autograder import cluster
+
+    ws = _workspace(tmp_path, {"ann": "seen = []\n"})
+    read = lambda step, who=".": (ws / step / who / LESSON / f"{LESSON}.ipynb").read_text()  # noqa: E731
+    settings = {"cell_timeout": 60, "notebook_timeout": 120}
+    try:
+        outcomes = [cluster.cluster_task(LESSON, "ann", read("lessons"), read("solutions"),
+                                         read("submitted", "ann"), settings)
+                    for _ in range(2)]
+        ((root, pool),) = cluster._POOLS.values()
+        assert [o.get("success") for o in outcomes] == [True, True], outcomes
+        assert all(o["notebook"] for o in outcomes)
+        assert pool.started == 1 and outcomes[1]["timing"]["warm"] == 1, outcomes[1]["timing"]
+        assert not list(root.glob("task-*")), "a task's folder was left behind"
+    finally:
+        cluster.close_pools()
+    assert not root.exists()
+
+
+# ---------------------------------------------------------------- the judge's channel
+
+KERNEL_CODE = '''
+import os, time
+calls = []
+def f(x):
+    calls.append(x)
+    print("f", x)
+    return x + 1
+def spin():
+    while True:
+        pass
+def die():
+    os._exit(3)
+'''
+
+
+@pytest.fixture(scope="module")
+def channel_kernel():
+    from autograder.kernel import GradingKernel
+    from rnnkit.limits import Limits
+
+    kernel = GradingKernel(Limits(cell_seconds=60), [], isolation="limits")
+    kernel.start()
+    assert kernel.run(KERNEL_CODE).status == "ok"
+    yield kernel
+    kernel.shutdown()
+
+
+def _judge(kernel, timeout: float = 30):
+    from autograder.judge import Judge
+
+    judge = Judge(kernel, timeout)
+    judge.run_trusted("from rnnkit.checks import check_equal\n")
+    return judge
+
+
+def test_a_test_cell_s_requests_share_one_serving_cell(channel_kernel):
+    judge = _judge(channel_kernel)
+    result = judge.run_test("for i in range(30):\n    check_equal(f(i), i + 1, 'f')\nlen(calls)")
+    assert result.error is None and result.value == 30
+    assert judge.conn.requests == 1 + 30 + 1  # f looked up once and called, calls read
+    printed = "".join(o["text"] for o in result.outputs)
+    assert printed.startswith("f 0\nf 1\n") and printed.endswith("f 29\n")
+    assert channel_kernel.run("assert len(calls) == 30").status == "ok"  # the kernel is free
+
+
+def test_an_oversized_or_broken_answer_fails_only_its_test(channel_kernel):
+    from rnnkit.limits import LIMITS
+
+    kernel = channel_kernel
+    assert kernel.run(
+        "_honest = __rnn_rpc__\n"
+        f"__rnn_rpc__ = lambda r: 'x' * {LIMITS.message_bytes + 10}\n").status == "ok"
+    result = _judge(kernel).run_test("f(1)")
+    assert result.error is not None and "larger than" in result.error[1], result.error
+    assert kernel.run("__rnn_rpc__ = lambda r: '[1, 2'\n").status == "ok"
+    result = _judge(kernel).run_test("f(1)")
+    assert result.error is not None and "broke the connection" in result.error[1]
+    assert kernel.run("_serve = __rnn_serve__\n__rnn_serve__ = lambda s: None\n"
+                      "__rnn_rpc__ = _honest\n").status == "ok"
+    result = _judge(kernel).run_test("f(1)")
+    assert result.error is not None and "broke the connection" in result.error[1]
+    assert kernel.run("__rnn_serve__ = _serve\n").status == "ok"
+    assert _judge(kernel).run_test("check_equal(f(1), 2, 'f')").error is None
+
+
+def test_a_request_that_hangs_or_kills_the_kernel_is_a_failed_test(channel_kernel):
+    import time
+
+    kernel = channel_kernel
+    start = time.monotonic()
+    result = _judge(kernel, timeout=3).run_test("spin()")
+    assert result.error is not None and result.error[0] == "GradingTimeout", result.error
+    assert time.monotonic() - start < 20
+    assert _judge(kernel).run_test("check_equal(f(2), 3, 'f')").error is None  # interrupted
+    result = _judge(kernel).run_test("die()")
+    assert result.error is not None and result.error[0] == "GradingTimeout", result.error
+    assert not kernel.alive()
