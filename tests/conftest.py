@@ -212,6 +212,15 @@ def graded_class(tmp_path_factory) -> dict:
     return {"out": out, "report": report, "stdout": proc.stdout}
 
 
+@pytest.fixture(scope="session")
+def blank_validated() -> subprocess.CompletedProcess:
+    """The README's ``rnn-course validate lessons/01-sequences/01-sequences.ipynb``, run as
+    written in the course root (tests/test_readme.py and tests/test_cli.py read it)."""
+    return subprocess.run("rnn-course validate lessons/01-sequences/01-sequences.ipynb",
+                          shell=True, cwd=ROOT, capture_output=True, text=True,
+                          env=course_env(), timeout=1200)
+
+
 def small_class(folder: Path) -> None:
     """Lesson 01 for four students, each graded differently: ``amy`` and ``di`` the
     solution, ``bo`` the untouched release, ``cy`` the solution with one wrong answer

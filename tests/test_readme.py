@@ -43,8 +43,8 @@ def _run(cmd: str, cwd) -> subprocess.CompletedProcess:
                           env=course_env(), timeout=1200)
 
 
-def test_readme_validate_command_reports_the_blank_lesson():
-    proc = _run("rnn-course validate lessons/01-sequences/01-sequences.ipynb", ROOT)
+def test_readme_validate_command_reports_the_blank_lesson(blank_validated):
+    proc = blank_validated  # conftest: the command as written, in the course root
     assert proc.returncode == 1 and "not answered yet" in proc.stdout
 
 
