@@ -4,7 +4,8 @@ solution, and one graded class covering every lesson (or those named in
 
 ``make test`` runs the suite on pytest-xdist workers with ``--dist loadgroup``: the tests
 that share a fixture made once for several tests (a graded class, a hub, a lab) are put in
-one group, which one worker runs in the order written (:func:`pytest_collection_modifyitems`).
+one group, which one worker runs in the order written (:func:`pytest_collection_modifyitems`,
+:func:`pytest_xdist_make_scheduler`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,55 @@ def pytest_collection_modifyitems(config, items):
     for item, names in uses:
         if names:
             item.add_marker(pytest.mark.xdist_group(root(names[0])))
+    folder = getattr(config, "workerinput", {}).get(GROUPS)
+    if folder:  # a pytest-xdist worker: for the scheduler (pytest_xdist_make_scheduler)
+        marks = {item.nodeid: item.get_closest_marker("xdist_group") for item in items}
+        groups = {nodeid: str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                  for nodeid, m in marks.items() if m is not None}
+        Path(folder, f"{config.workerinput['workerid']}.json").write_text(json.dumps(groups))
+
+
+GROUPS = "rnn_course_test_groups"  # the folder where each worker writes the tests' groups
+_GROUPS_FOLDER = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.stash[_GROUPS_FOLDER] = tempfile.mkdtemp(prefix="rnn-test-groups-")
+
+
+def pytest_unconfigure(config):
+    if _GROUPS_FOLDER in config.stash:
+        shutil.rmtree(config.stash[_GROUPS_FOLDER], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput[GROUPS] = node.config.stash[_GROUPS_FOLDER]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` by the groups the workers wrote. (pytest-xdist's own finds a
+    test's group in a suffix it adds to the test's id, which pytest 9 no longer takes.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    folder = Path(config.stash[_GROUPS_FOLDER])
+
+    class GroupScheduling(LoadScopeScheduling):
+        """A worker runs all the tests of a scope, in order; a test's scope is its
+        ``xdist_group``, or the test alone."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # every worker has collected when scheduling starts
+                self.groups = json.loads(next(folder.glob("*.json")).read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
