@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_FLAGS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
 GRADING ?= grading
 SUBMITTED ?= submitted
 EXCHANGE ?= $(or $(RNN_COURSE_EXCHANGE),$(GRADING)/exchange)
@@ -50,8 +51,11 @@ $(PROXY): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(PROXY)
 
+# the suite on one pytest-xdist worker per core; tests that share a graded class, a hub or a
+# lab run on one worker, in order (tests/conftest.py)
 test: install $(PROXY)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+	  $(PYTEST_ARGS)
 
 release: install
 	$(BIN)/rnn-course release

@@ -1,30 +1,145 @@
 """Shared fixtures: the repository root, every lesson's hand-outs written beside its
 solution, and one graded class covering every lesson (or those named in
-``RNN_COURSE_TEST_LESSONS``, e.g. ``RNN_COURSE_TEST_LESSONS=03-rnn-cell,04-bptt``)."""
+``RNN_COURSE_TEST_LESSONS``, e.g. ``RNN_COURSE_TEST_LESSONS=03-rnn-cell,04-bptt``).
+
+``make test`` runs the suite on pytest-xdist workers with ``--dist loadgroup``: the tests
+that share a fixture made once for several tests (a graded class, a hub, a lab) are put in
+one group, which one worker runs in the order written (:func:`pytest_collection_modifyitems`,
+:func:`pytest_xdist_make_scheduler`).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import inspect
 import json
 import os
 import shutil
 import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from support import BIN, ROOT, course_env
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _handouts_beside_solutions():
     """Write each lesson's hand-outs into ``solutions/NN-name/`` (git-ignored there), as
-    ``rnn-course release`` does, so that a solution notebook run by a test imports them."""
+    ``rnn-course release`` does, so that a solution notebook run by a test imports them.
+    One pytest process at a time (the others then find them written and write nothing)."""
     from autograder.release import write_handouts
 
-    for lesson in lessons():
-        write_handouts(lesson)
+    folder = os.open(ROOT / "solutions", os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        for lesson in lessons():
+            write_handouts(lesson)
+    finally:
+        os.close(folder)
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_ids_of_their_own(request, monkeypatch):
+    """tests/test_warm.py takes sandbox user ids in the test's own process, one test from a
+    lock folder of its own, and killing every process of the id it takes: there, the ids
+    come from the upper half of the range, which ``rnn-course grade`` run meanwhile by
+    other tests (it takes the lowest free id) does not reach."""
+    if request.module.__name__ == "test_warm":
+        from autograder.kernel import UidPool
+
+        monkeypatch.setattr(UidPool, "FIRST", UidPool.FIRST + UidPool.COUNT // 2)
+        monkeypatch.setattr(UidPool, "COUNT", UidPool.COUNT // 2)
+
+
+def _shared_fixtures(item: pytest.Item) -> list[str]:
+    """The fixtures of this suite that ``item`` uses and that live longer than one test
+    (module or session scope; autouse ones, which every test has, left out), each named
+    with its parameter when it has one."""
+    tests = Path(__file__).parent
+    shared = []
+    for name in item.fixturenames:
+        defs = item._fixtureinfo.name2fixturedefs.get(name)
+        if not defs:
+            continue
+        fixture = defs[-1]
+        if fixture.scope == "function" or getattr(fixture, "_autouse", False):
+            continue
+        if Path(inspect.getfile(fixture.func)).parent != tests:
+            continue  # pytest's own (tmp_path_factory): one per worker costs nothing
+        param = getattr(item, "callspec", None) and item.callspec.params.get(name)
+        module = "" if fixture.scope == "session" else item.module.__name__ + "."
+        shared.append(f"{module}{name}" + (f"[{param}]" if param is not None else ""))
+    return shared
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that share a fixture (:func:`_shared_fixtures`, transitively) get one
+    ``xdist_group`` mark, named for the first such fixture."""
+    group: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while group.setdefault(name, name) != name:
+            name = group[name]
+        return name
+
+    uses = [(item, _shared_fixtures(item)) for item in items]
+    for _, names in uses:
+        for name in names[1:]:
+            group[root(name)] = root(names[0])
+    for item, names in uses:
+        if names:
+            item.add_marker(pytest.mark.xdist_group(root(names[0])))
+    folder = getattr(config, "workerinput", {}).get(GROUPS)
+    if folder:  # a pytest-xdist worker: for the scheduler (pytest_xdist_make_scheduler)
+        marks = {item.nodeid: item.get_closest_marker("xdist_group") for item in items}
+        groups = {nodeid: str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                  for nodeid, m in marks.items() if m is not None}
+        Path(folder, f"{config.workerinput['workerid']}.json").write_text(json.dumps(groups))
+
+
+GROUPS = "rnn_course_test_groups"  # the folder where each worker writes the tests' groups
+_GROUPS_FOLDER = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.stash[_GROUPS_FOLDER] = tempfile.mkdtemp(prefix="rnn-test-groups-")
+
+
+def pytest_unconfigure(config):
+    if _GROUPS_FOLDER in config.stash:
+        shutil.rmtree(config.stash[_GROUPS_FOLDER], ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput[GROUPS] = node.config.stash[_GROUPS_FOLDER]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` by the groups the workers wrote. (pytest-xdist's own finds a
+    test's group in a suffix it adds to the test's id, which pytest 9 no longer takes.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    folder = Path(config.stash[_GROUPS_FOLDER])
+
+    class GroupScheduling(LoadScopeScheduling):
+        """A worker runs all the tests of a scope, in order; a test's scope is its
+        ``xdist_group``, or the test alone."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # every worker has collected when scheduling starts
+                self.groups = json.loads(next(folder.glob("*.json")).read_text())
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)
@@ -41,9 +156,8 @@ def _one_torch_thread():
 
 def rnn_course(*args: str, cwd: Path = ROOT, timeout: int = 1800) -> subprocess.CompletedProcess:
     """Run the installed ``rnn-course`` command as a user would."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return subprocess.run([str(BIN / "rnn-course"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+                          text=True, timeout=timeout, env=course_env())
 
 
 def lessons() -> list[str]:
@@ -107,9 +221,40 @@ class NotebookKernel:
             raise RuntimeError(f"{result.get('ename')}: {result.get('evalue')}")
         return json.loads(ast.literal_eval(result["data"]["text/plain"]))
 
+    def run_notebook(self, cells) -> str | None:
+        """Run every code cell in order; the first failure as one line, or None."""
+        for cell in cells:
+            if cell.cell_type == "code":
+                err = self.run(cell.source)
+                if err:
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id")
+                    return f"cell {gid}: {err[0]}: {err[1]}"
+        return None
+
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="session")
+def solution_kernel(request) -> NotebookKernel:
+    """A kernel that has run the whole solution notebook of the lesson it is parametrized
+    with (``indirect=True``); ``.lesson`` and ``.cells`` say which. Shared by
+    tests/test_mistakes.py and tests/test_copy.py, which each put every answer they replace
+    back, so that each lesson's solution runs once."""
+    import nbformat
+
+    lesson = request.param
+    source = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
+    kernel = NotebookKernel(source.parent, timeout=120)
+    try:
+        kernel.lesson = lesson
+        kernel.cells = nbformat.read(str(source), as_version=4).cells
+        failed = kernel.run_notebook(kernel.cells)
+        assert failed is None, f"{lesson}: the solution itself fails in {failed}"
+        yield kernel
+    finally:
+        kernel.close()
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +274,15 @@ def graded_class(tmp_path_factory) -> dict:
     assert proc.returncode == 0, f"grading failed:\n{proc.stdout}\n{proc.stderr}"
     report = json.loads((out / "report.json").read_text())
     return {"out": out, "report": report, "stdout": proc.stdout}
+
+
+@pytest.fixture(scope="session")
+def blank_validated() -> subprocess.CompletedProcess:
+    """The README's ``rnn-course validate lessons/01-sequences/01-sequences.ipynb``, run as
+    written in the course root (tests/test_readme.py and tests/test_cli.py read it)."""
+    return subprocess.run("rnn-course validate lessons/01-sequences/01-sequences.ipynb",
+                          shell=True, cwd=ROOT, capture_output=True, text=True,
+                          env=course_env(), timeout=1200)
 
 
 def small_class(folder: Path) -> None:
@@ -172,9 +326,8 @@ def sequential_class(tmp_path_factory) -> dict:
     tests/test_readme.py, tests/test_cli.py), so the class is graded sequentially once."""
     base = tmp_path_factory.mktemp("sequential")
     small_class(base / "submitted")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run("rnn-course grade submitted/ --out grading/", shell=True, cwd=base,
-                          capture_output=True, text=True, env=env, timeout=1200)
+                          capture_output=True, text=True, env=course_env(), timeout=1200)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     grades = read_grades(base / "grading")
     assert grades == SMALL_CLASS_GRADES, grades
@@ -193,9 +346,8 @@ def zipped_class(sequential_class, tmp_path_factory) -> dict:
     with zipfile.ZipFile(base / "submissions.zip", "w") as zf:
         for nb in sorted(subs.rglob("*.ipynb")):
             zf.write(nb, nb.relative_to(subs).as_posix())
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run("rnn-course grade submissions.zip --out grading/ --workers 2",
-                          shell=True, cwd=base, capture_output=True, text=True, env=env,
+                          shell=True, cwd=base, capture_output=True, text=True, env=course_env(),
                           timeout=1200)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {"base": base, "out": base / "grading", "proc": proc}

@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,8 +25,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 LESSON = "05-vanishing-gradients"
 NOTEBOOK = ROOT / "lessons" / LESSON / f"{LESSON}.ipynb"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,12 +56,6 @@ def test_explorer_cell_runs_before_any_exercise():
     assert "gradient_explorer" in code[0].source  # imported by the setup cell
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 5.0) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - loopback only
         return r.read()
@@ -89,7 +82,7 @@ def jupyter_lab(tmp_path):
     shutil.copy(NOTEBOOK, root / LESSON)
     home = tmp_path / "jupyter"
     _write_settings(home / "settings")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(home / "config"),

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, lessons, rnn_course
+from conftest import lessons, rnn_course
+from support import ROOT, free_port
 
 from autograder.reference import mcq
 from autograder.release import handouts
@@ -92,14 +93,6 @@ def _answered(release: Path, source: Path, dest: Path) -> None:
     nbformat.write(nb, str(dest))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_bundle_installs_validates_and_opens_the_lab_on_a_fresh_machine(bundle, tmp_path):
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(tmp_path)
@@ -136,7 +129,7 @@ def test_the_bundle_installs_validates_and_opens_the_lab_on_a_fresh_machine(bund
                                 cwd=course, env=env, capture_output=True, text=True)
     assert instructor.returncode == 2 and "for instructors" in instructor.stderr
 
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     home = tmp_path / "jupyter"
     lab_env = dict(env, JUPYTER_CONFIG_DIR=str(home / "config"),
                    JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_DATA_DIR=str(home / "data"),

@@ -14,13 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BIN, ROOT, read_grades, rnn_course
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import read_grades, rnn_course
+from support import BIN, ROOT, course_env, free_port
 
 
 def _wait_port(port: int, proc: subprocess.Popen, what: str, seconds: float = 90) -> None:
@@ -58,7 +53,7 @@ def postgres():
         shutil.chown(tmp_path, "postgres")
         shutil.chown(data, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    port = _port()
+    port = free_port()
     subprocess.run([*as_user, str(pg / "initdb"), "-D", str(data), "--auth=trust", "-U",
                     "grader"], check=True, capture_output=True)
     server = subprocess.Popen(
@@ -82,17 +77,16 @@ def postgres():
 
 @pytest.fixture
 def dask_cluster():
-    port = _port()
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    port = free_port()
     scheduler = subprocess.Popen(
         [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--no-dashboard"], env=course_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = None
     try:
         _wait_port(port, scheduler, "dask scheduler")
         worker = subprocess.Popen(
             [str(BIN / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1",
-             "--nthreads", "2", "--no-dashboard", "--host", "127.0.0.1"], env=env, cwd=ROOT,
+             "--nthreads", "2", "--no-dashboard", "--host", "127.0.0.1"], env=course_env(), cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(3)
         assert worker.poll() is None, "dask worker exited"

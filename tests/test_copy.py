@@ -16,7 +16,8 @@ It copies as a student would: the candidate's source is run in a fresh namespace
 guard on the original objects can see it) and bound to the exercise's name in a kernel that
 has run the whole solution notebook; then the exercise's test cells run whole. A candidate
 that passes one of them earns points without an answer, and the test fails naming it. One
-kernel per lesson; each candidate has ``SECONDS`` per test cell.
+kernel per lesson (conftest's ``solution_kernel``, shared with tests/test_mistakes.py); each
+candidate has ``SECONDS`` per test cell.
 
 ``RNN_COURSE_TEST_LESSONS=03-rnn-cell`` limits it to some lessons (see ``conftest.py``).
 """
@@ -199,56 +200,47 @@ def compatible(ex: Exercise, cand: Candidate) -> bool:
     return any(lo <= n <= hi for n in ex.arity if n != float("inf"))
 
 
-def copies_that_pass(lesson: str) -> tuple[list[str], list[tuple[bool, str]]]:
+def copies_that_pass(kernel: NotebookKernel) -> tuple[list[str], list[tuple[bool, str]]]:
     """(candidates passing a test of an exercise, sources that could not be run: (whether
-    it is a module or hand-out, what went wrong))."""
-    source = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
-    cells = nbformat.read(str(source), as_version=4).cells
+    it is a module or hand-out, what went wrong)); ``kernel`` has run the solution of
+    ``kernel.lesson`` (conftest's ``solution_kernel``) and is left with every answer back."""
+    lesson, cells = kernel.lesson, kernel.cells
     todo = exercises(cells)
     if not todo:
         return [], []
     received = received_up_to(lesson)
-    kernel = NotebookKernel(source.parent, timeout=max(120, 4 * SECONDS))
     found, broken = [], set()
-    try:
-        for cell in cells:
-            if cell.cell_type == "code":
-                err = kernel.run(cell.source)
-                assert err is None, f"{lesson}: the solution fails in {_gid(cell)}: {err}"
-        assert kernel.run(RUNNER) is None
-        for ex in todo:
-            # the exercise's tests are those that fail while it is unanswered
-            unanswered = kernel.value(
-                f"_rc_try({ex.name!r}, '<unanswered {ex.name}>', {STUB!r}, '_rc_stub', None, "
-                f"{[cells[k].source for k in ex.tests]!r}, {cells[ex.answer_cell].source!r}, "
-                f"{SECONDS})")
-            ex.tests = [k for i, k in enumerate(ex.tests) if i not in unanswered["passed"]]
-            tests = [cells[k].source for k in ex.tests]
-            if not tests:
+    assert kernel.run(RUNNER) is None
+    for ex in todo:
+        # the exercise's tests are those that fail while it is unanswered
+        unanswered = kernel.value(
+            f"_rc_try({ex.name!r}, '<unanswered {ex.name}>', {STUB!r}, '_rc_stub', None, "
+            f"{[cells[k].source for k in ex.tests]!r}, {cells[ex.answer_cell].source!r}, "
+            f"{SECONDS})")
+        ex.tests = [k for i, k in enumerate(ex.tests) if i not in unanswered["passed"]]
+        tests = [cells[k].source for k in ex.tests]
+        if not tests:
+            continue
+        for cand in received:
+            if not compatible(ex, cand):
                 continue
-            for cand in received:
-                if not compatible(ex, cand):
-                    continue
-                call = (f"_rc_try({ex.name!r}, {cand.origin!r}, {cand.source!r}, {cand.name!r}, "
-                        f"{cand.package!r}, {tests!r}, {cells[ex.answer_cell].source!r}, "
-                        f"{SECONDS})")
-                reply = kernel.value(call)
-                if "error" in reply:
-                    broken.add((cand.package is not None, f"{cand.origin}: {reply['error']}"))
-                    continue
-                for i in reply["passed"]:
-                    found.append(f"{cand.origin}: {cand.name} passes {_gid(cells[ex.tests[i]])} "
-                                 f"as {lesson}'s {ex.name}")
-    finally:
-        kernel.close()
+            call = (f"_rc_try({ex.name!r}, {cand.origin!r}, {cand.source!r}, {cand.name!r}, "
+                    f"{cand.package!r}, {tests!r}, {cells[ex.answer_cell].source!r}, "
+                    f"{SECONDS})")
+            reply = kernel.value(call)
+            if "error" in reply:
+                broken.add((cand.package is not None, f"{cand.origin}: {reply['error']}"))
+                continue
+            for i in reply["passed"]:
+                found.append(f"{cand.origin}: {cand.name} passes {_gid(cells[ex.tests[i]])} "
+                             f"as {lesson}'s {ex.name}")
     return found, sorted(broken)
 
 
-
-
-@pytest.mark.parametrize("lesson", graded_lessons())
-def test_nothing_received_passes_an_exercise(lesson):
-    found, broken = copies_that_pass(lesson)
+@pytest.mark.parametrize("solution_kernel", graded_lessons(), indirect=True)
+def test_nothing_received_passes_an_exercise(solution_kernel):
+    lesson = solution_kernel.lesson
+    found, broken = copies_that_pass(solution_kernel)
     assert not found, (f"{lesson}: what students receive answers exercises:\n  "
                        + "\n  ".join(found))
     # a module or hand-out runs on its own (a student can run it); a notebook's definitions

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support import BIN, ROOT, free_port
 
 from autograder.course import CourseError
 from autograder.hub import (
@@ -29,8 +30,6 @@ from autograder.hub import (
     read_class_list,
     setup,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 and not os.environ.get("CI"),
@@ -277,14 +276,6 @@ def _existing(name: str) -> bool:
 LESSON = "03-rnn-cell"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _user_processes(name: str) -> list[str]:
     p = subprocess.run(["pgrep", "-u", name, "-a"], capture_output=True, text=True)
     return [line for line in p.stdout.splitlines() if line.strip()]
@@ -433,8 +424,8 @@ def class_hub(tmp_path_factory):
         venv = _layered_venv(root / "student-venv")
     s = HubSettings(venv=venv, course_root=root, state=root / "hub-state", exchange=root / "exchange",
                     instructor=f"{prefix}i", students_group=f"{prefix}-students",
-                    instructors_group=f"{prefix}-instructors", port=_free_port(),
-                    hub_port=_free_port(), proxy_api_port=_free_port())
+                    instructors_group=f"{prefix}-instructors", port=free_port(),
+                    hub_port=free_port(), proxy_api_port=free_port())
     students = [f"{prefix}a", f"{prefix}b"]
     hub = None
     try:
@@ -690,7 +681,7 @@ def test_a_due_date_in_the_past_marks_the_submissions_late(class_hub):
     assert times and all(t.seconds_late > 0 for t in times), times
     lines = _late_lines(LESSON, times)
     assert all(line.startswith("LATE ") for line in lines) and len(lines) == len(times)
-    p = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "export", "--grading",
+    p = subprocess.run([str(BIN / "rnn-course"), "export", "--grading",
                         str(s.course_root / "grading")], cwd=ROOT, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -728,7 +719,7 @@ def test_a_score_given_in_formgrader_on_the_hub_reaches_the_export(class_hub):
                     headers={"X-XSRFToken": xsrf}, timeout=60)
     assert r.ok and r.json()["manual_score"] == given, (r.status_code, r.text[:1000])
 
-    p = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "export", "--grading",
+    p = subprocess.run([str(BIN / "rnn-course"), "export", "--grading",
                         str(s.course_root / "grading")], cwd=ROOT, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -778,7 +769,7 @@ def test_a_student_added_mid_term_works_in_the_assignments_panel(class_hub):
             assert (Path(pwd.getpwnam(c).pw_dir) / LESSON / f"{LESSON}.ipynb").is_file()
 
             collect(LESSON, s)
-            g = subprocess.run([str(ROOT / ".venv/bin/rnn-course"), "grade",
+            g = subprocess.run([str(BIN / "rnn-course"), "grade",
                                 str(s.course_root / "submitted"), "--out",
                                 str(s.course_root / "grading")],
                                cwd=ROOT, capture_output=True, text=True, timeout=900)

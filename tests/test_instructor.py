@@ -24,24 +24,19 @@ import importlib
 import json
 import re
 import shutil
-import subprocess
 import time
 import urllib.request
 
 import nbformat
 import pytest
-from conftest import BIN, ROOT
+from conftest import rnn_course
+from support import ROOT
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _write_settings, needs_browser
-from test_readme import _env, _get, _start_make, _stop
+from test_readme import _get, _start_make, _stop
 
 LESSON = "07-bidirectional"
 FREE_TEXT = "q07_why_no_lm"  # the lesson's free-text answer, graded by hand
 SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
-
-
-def _rnn_course(*args, cwd=ROOT, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "rnn-course"), *args], cwd=cwd, env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 # --- rnn-course export, on a gradebook written through nbgrader's API -----------------------
@@ -67,7 +62,7 @@ def test_export_counts_the_points_given_by_hand(tmp_path):
             gb.find_grade("t07_test", LESSON, LESSON, student).auto_score = 3
         gb.find_grade(FREE_TEXT, LESSON, LESSON, "ann").manual_score = 1.5
         gb.db.commit()
-    proc = _rnn_course("export", "--grading", "grading", cwd=tmp_path)
+    proc = rnn_course("export", "--grading", "grading", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == ("wrote grading/grades.csv: 2 rows (one per student and "
                                    "lesson); scores given by hand in Formgrader: 1")
@@ -77,7 +72,7 @@ def test_export_counts_the_points_given_by_hand(tmp_path):
 
 
 def test_export_without_a_gradebook_says_to_grade_first(tmp_path):
-    proc = _rnn_course("export", "--grading", str(tmp_path / "nope"), cwd=tmp_path)
+    proc = rnn_course("export", "--grading", str(tmp_path / "nope"), cwd=tmp_path)
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert "no gradebook.db here; grade first: rnn-course grade submitted/" in line
@@ -118,7 +113,7 @@ def graded_class(tmp_path_factory):
     sub = tmp / "submitted" / "ann" / LESSON
     sub.mkdir(parents=True)
     nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
-    graded = _rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)  # README
+    graded = rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)  # README
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return tmp
 
@@ -218,7 +213,7 @@ def test_formgrader_lists_the_lessons_and_a_score_given_there_reaches_the_grades
     finally:
         page.close()
 
-    out = _rnn_course("export", "--grading", "grading/", cwd=tmp, timeout=300)  # README
+    out = rnn_course("export", "--grading", "grading/", cwd=tmp, timeout=300)  # README
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip().endswith("scores given by hand in Formgrader: 1"), out.stdout
     [row] = list(csv.DictReader((tmp / "grading" / "grades.csv").open()))
@@ -237,7 +232,7 @@ def test_validate_in_the_lab_says_what_rnn_course_validate_says(instructor_lab, 
     path = folder / f"{LESSON}.ipynb"
     nbformat.write(student_notebook(wrong), str(path))
 
-    cli = _rnn_course("validate", str(path), timeout=600)
+    cli = rnn_course("validate", str(path), timeout=600)
     assert cli.returncode == 1 and cli.stderr == "", cli.stderr
     expected = cli.stdout.strip().splitlines()
     line = next(ln for ln in expected if ln.startswith(f"✘ {wrong.test}: failed — "))

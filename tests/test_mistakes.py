@@ -5,7 +5,8 @@ For each lesson, every :class:`autograder.mistakes.Planted` entry of its referen
 code, the cells up to the test cell run, and the test cell runs — its visible part, or the
 whole cell with its hidden tests when the entry says ``hidden=True``. The test must fail and
 its message must contain the entry's ``says`` (case-insensitive). One kernel runs each lesson:
-the solution once, then each mistake and the answer put back.
+the solution once, then each mistake and the answer put back (conftest's ``solution_kernel``,
+which tests/test_copy.py uses next).
 
 Every answer cell that holds a function or a value must list at least one planted mistake;
 free-text answers (markdown cells graded by hand) and multiple choice answers (``mcq_k``,
@@ -59,9 +60,11 @@ def exercises_needing_mistakes(cells) -> list[str]:
     return out
 
 
-def check_planted(notebook: Path, planted: list[Planted], timeout: float = 120) -> list[str]:
+def check_planted(notebook: Path, planted: list[Planted], timeout: float = 120,
+                  kernel: NotebookKernel | None = None) -> list[str]:
     """Plant each mistake into the solution ``notebook``; return one line per mistake that its
-    test does not name (empty when all are named)."""
+    test does not name (empty when all are named). ``kernel``: one that has run the solution
+    already (it is left with every answer put back); by default a kernel of its own."""
     cells = nbformat.read(str(notebook), as_version=4).cells
     index = {_gid(c): i for i, c in enumerate(cells) if _gid(c)}
     problems = []
@@ -71,14 +74,13 @@ def check_planted(notebook: Path, planted: list[Planted], timeout: float = 120) 
                 problems.append(f"{p.answer} -> {p.test}: {notebook.name} has no cell {gid}")
     if problems:
         return problems
-    kernel = NotebookKernel(notebook.parent, timeout)
+    own = kernel is None
+    if own:
+        kernel = NotebookKernel(notebook.parent, timeout)
     try:
-        for cell in cells:  # the solution, once
-            if cell.cell_type == "code":
-                err = kernel.run(cell.source)
-                if err:
-                    return [f"the solution itself fails in cell {_gid(cell) or cell.get('id')}: "
-                            f"{err[0]}: {err[1]}"]
+        failed = kernel.run_notebook(cells) if own else None  # the solution, once
+        if failed:
+            return [f"the solution itself fails in {failed}"]
         for p in planted:
             a, t = index[p.answer], index[p.test]
             between = [c for c in cells[a + 1:t] if c.cell_type == "code" and not _is_test(c)]
@@ -104,7 +106,8 @@ def check_planted(notebook: Path, planted: list[Planted], timeout: float = 120) 
             for c in between:
                 kernel.run(c.source)
     finally:
-        kernel.close()
+        if own:
+            kernel.close()
     return problems
 
 
@@ -128,12 +131,13 @@ def test_every_exercise_lists_its_classic_mistakes(lesson):
                          f"autograder/reference/l{lesson.replace('-', '_')}.py) for {missing}")
 
 
-@pytest.mark.parametrize("lesson", lessons())
-def test_every_planted_mistake_is_named(lesson):
+@pytest.mark.parametrize("solution_kernel", lessons(), indirect=True)
+def test_every_planted_mistake_is_named(solution_kernel):
+    lesson = solution_kernel.lesson
     planted = list(getattr(_reference(lesson), "PLANTED", []))
     if not planted:
         pytest.fail(f"{lesson}: its reference lists no PLANTED mistakes")
-    problems = check_planted(_source(lesson), planted)
+    problems = check_planted(_source(lesson), planted, kernel=solution_kernel)
     assert not problems, f"{lesson}:\n" + "\n".join(problems)
 
 
