@@ -39,19 +39,6 @@ def _handouts_beside_solutions():
         os.close(folder)
 
 
-@pytest.fixture(autouse=True)
-def _sandbox_ids_of_their_own(request, monkeypatch):
-    """tests/test_warm.py takes sandbox user ids in the test's own process, one test from a
-    lock folder of its own, and killing every process of the id it takes: there, the ids
-    come from the upper half of the range, which ``rnn-course grade`` run meanwhile by
-    other tests (it takes the lowest free id) does not reach."""
-    if request.module.__name__ == "test_warm":
-        from autograder.kernel import UidPool
-
-        monkeypatch.setattr(UidPool, "FIRST", UidPool.FIRST + UidPool.COUNT // 2)
-        monkeypatch.setattr(UidPool, "COUNT", UidPool.COUNT // 2)
-
-
 def _shared_fixtures(item: pytest.Item) -> list[str]:
     """The fixtures of this suite that ``item`` uses and that live longer than one test
     (module or session scope; autouse ones, which every test has, left out), each named
