@@ -16,8 +16,9 @@ import json
 
 import nbformat
 import pytest
-from conftest import ROOT
-from test_instructor import FREE_TEXT, LESSON, _rnn_course, student_notebook
+from conftest import rnn_course
+from support import ROOT
+from test_instructor import FREE_TEXT, LESSON, student_notebook
 
 
 def _give_by_hand(url: str, student: str, scores: dict[str, float]) -> None:
@@ -54,7 +55,7 @@ def graded(tmp_path_factory):
     sub = tmp / "submitted" / "ann" / LESSON
     sub.mkdir(parents=True)
     nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
-    first = _rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)
+    first = rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)
     assert first.returncode == 0, first.stdout + first.stderr
     return tmp
 
@@ -101,7 +102,7 @@ def test_regrade_keeps_the_scores_given_by_hand(graded):
     _give_by_hand(url, "ann", {FREE_TEXT: half, test: lowered})
     assert _hand_grades(url, "ann") == {FREE_TEXT: (half, False), test: (lowered, False)}
 
-    again = _rnn_course("grade", "submitted/", "--out", "grading/", "--regrade", cwd=graded)
+    again = rnn_course("grade", "submitted/", "--out", "grading/", "--regrade", cwd=graded)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already graded" not in again.stdout  # it did grade again
     assert _hand_grades(url, "ann") == {FREE_TEXT: (half, False), test: (lowered, False)}
