@@ -108,8 +108,11 @@ def stock_course(tmp: Path, lessons: list[str], subs: Path, log: Path) -> tuple[
     """A throw-away nbgrader course with the course's config; autograde every lesson."""
     course = tmp / "stock"
     (course / "solutions").mkdir(parents=True)
+    from autograder.release import write_handouts
+
     for lesson in lessons:
         shutil.copytree(ROOT / "solutions" / lesson, course / "solutions" / lesson)
+        write_handouts(lesson, course)  # released with the lesson, as rnn-course's set-up does
     config = (ROOT / "autograder" / "nbgrader_config.py").read_text()
     config += (f"\nc.CourseDirectory.root = {str(course)!r}\n"
                f"c.CourseDirectory.db_url = 'sqlite:///{course}/gradebook.db'\n"

@@ -26,6 +26,7 @@ import re
 import shutil
 import time
 import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -106,16 +107,20 @@ def student_notebook(wrong=None):
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    """A class folder: ``submitted/ann/LESSON`` (every answer right) graded into ``grading/``."""
-    tmp = tmp_path_factory.mktemp("class")
+def grade_a_class(tmp: Path) -> Path:
+    """``tmp`` made a class folder: ``submitted/ann/LESSON`` (every answer right) graded
+    into ``grading/``."""
     sub = tmp / "submitted" / "ann" / LESSON
     sub.mkdir(parents=True)
     nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
     graded = rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)  # README
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return tmp
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    return grade_a_class(tmp_path_factory.mktemp("class"))
 
 
 @pytest.fixture(scope="module")

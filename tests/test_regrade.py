@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from conftest import rnn_course
 from support import ROOT
-from test_instructor import FREE_TEXT, LESSON, student_notebook
+from test_instructor import FREE_TEXT, LESSON, grade_a_class
 
 
 def _give_by_hand(url: str, student: str, scores: dict[str, float]) -> None:
@@ -51,13 +51,7 @@ def _report_cells(out) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """``submitted/ann/LESSON`` graded into ``grading/``; the class folder."""
-    tmp = tmp_path_factory.mktemp("class")
-    sub = tmp / "submitted" / "ann" / LESSON
-    sub.mkdir(parents=True)
-    nbformat.write(student_notebook(), str(sub / f"{LESSON}.ipynb"))
-    first = rnn_course("grade", "submitted/", "--out", "grading/", cwd=tmp)
-    assert first.returncode == 0, first.stdout + first.stderr
-    return tmp
+    return grade_a_class(tmp_path_factory.mktemp("class"))
 
 
 def test_feedback_shows_the_tests_as_released(graded):
