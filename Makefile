@@ -51,8 +51,8 @@ $(PROXY): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(PROXY)
 
-# the suite on one pytest-xdist worker per core; tests that share a graded class, a hub or a
-# lab run on one worker, in order (tests/conftest.py)
+# the suite, one test at a time (TEST_WORKERS=auto: one pytest-xdist worker per core; tests that
+# share a graded class, a hub or a lab then run on one worker, in order: tests/conftest.py)
 test: install $(PROXY)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
 	  $(PYTEST_ARGS)

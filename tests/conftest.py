@@ -2,7 +2,7 @@
 solution, and one graded class covering every lesson (or those named in
 ``RNN_COURSE_TEST_LESSONS``, e.g. ``RNN_COURSE_TEST_LESSONS=03-rnn-cell,04-bptt``).
 
-``make test`` runs the suite on pytest-xdist workers with ``--dist loadgroup``: the tests
+``make test TEST_WORKERS=auto`` runs the suite on pytest-xdist workers (``--dist loadgroup``): the tests
 that share a fixture made once for several tests (a graded class, a hub, a lab) are put in
 one group, which one worker runs in the order written (:func:`pytest_collection_modifyitems`,
 :func:`pytest_xdist_make_scheduler`).
